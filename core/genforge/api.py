@@ -1,0 +1,105 @@
+"""The Python API for apps that embed genforge: ``train`` and ``load``.
+
+The command line is a thin layer over these two functions. Neither keeps global
+state, so two runs or two loaded models can live in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genforge.checkpoint import find_checkpoint, read_config, read_tensors
+from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, resolve
+from genforge.data.info import DataInfo
+from genforge.errors import CheckpointError
+from genforge.model import GenerativeModel
+from genforge.plugins import Plugins, default_plugins
+from genforge.trainer import TrainingRun, build_model, select_device
+from genforge.trainer import train as _train
+
+
+def train(
+    config: str | Path | dict[str, Any] | RunConfig | ResolvedConfig,
+    *,
+    resume: bool = False,
+    plugins: Plugins | None = None,
+    **flags: Any,
+) -> TrainingRun:
+    """Train from a TOML path, a dict or a config object; return the finished run.
+
+    ``flags`` are the command line's: ``model``, ``data``, ``steps``, ``out``,
+    ``device`` and ``overrides`` (a list of ``"section.key=value"`` strings).
+    The returned run has ``.checkpoint`` (the final checkpoint folder),
+    ``.metrics`` (the last step's losses) and ``.model``.
+    """
+    plugins = plugins or default_plugins()
+    if isinstance(config, ResolvedConfig):
+        resolved = config
+    else:
+        if isinstance(config, RunConfig):
+            config = config.model_dump()
+        raw = build_raw(config, **flags)
+        if resume:
+            raw = resume_config(raw, plugins)
+        resolved = resolve(raw, plugins)
+    return _train(resolved, plugins=plugins, resume=resume)
+
+
+def resume_config(raw: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
+    """The config a resumed run continues with: the checkpoint's, under the user's values."""
+    out = raw.get("out")
+    if not out:
+        raise CheckpointError("--resume needs the run folder (--out RUN_DIR or out = ... in the config)")
+    saved = read_config(find_checkpoint(out))
+    saved = {k: v for k, v in saved.items() if not k.startswith("_") and k != "data_info"}
+    if raw.get("model", {}).get("name", saved["model"]["name"]) != saved["model"]["name"]:
+        raise CheckpointError(f"{out}: holds a {saved['model']['name']!r} run, not "
+                              f"{raw['model']['name']!r}")
+    return merge_under(saved, raw)
+
+
+@dataclass
+class LoadedModel:
+    """A trained model ready to sample, with the config and data info it was trained with."""
+
+    model: GenerativeModel
+    config: ResolvedConfig
+    info: DataInfo
+    path: Path
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights live."""
+        return self.model.device
+
+    def sample(
+        self, n: int, labels: Sequence[int] | int | torch.Tensor | None = None, seed: int | None = None
+    ) -> torch.Tensor:
+        """Draw ``n`` samples (a CPU tensor; images ``[N, C, H, W]`` in [0, 1]); a seed fixes them."""
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.model.sample(n, labels=labels, generator=generator).float().cpu()
+
+
+def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None) -> LoadedModel:
+    """Load a run folder (its latest checkpoint) or a checkpoint folder, ready to sample."""
+    plugins = plugins or default_plugins()
+    ckpt = find_checkpoint(checkpoint)
+    saved = read_config(ckpt)
+    if "data_info" not in saved or "model" not in saved:
+        raise CheckpointError(f"{ckpt / 'config.json'}: not a genforge checkpoint config")
+    info = DataInfo.from_dict(saved["data_info"])
+    raw = {k: v for k, v in saved.items() if not k.startswith("_") and k != "data_info"}
+    resolved = resolve(raw, plugins, strict=False)
+    model = build_model(resolved, info, plugins)
+    try:
+        model.load_state_dict(read_tensors(ckpt / "model.safetensors"))
+    except RuntimeError as e:
+        raise CheckpointError(f"{ckpt}: weights do not match the model: "
+                              f"{str(e).splitlines()[0]}") from None
+    model.to(select_device(device)).eval()
+    return LoadedModel(model=model, config=resolved, info=info, path=ckpt)

@@ -1,0 +1,179 @@
+"""The ``genforge`` command line: a thin layer over ``genforge.api``.
+
+Only argparse and the plugin manager load at start; torch is imported inside the
+handlers that need it, so ``genforge --help`` and ``genforge plugins`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from genforge import __version__
+from genforge.errors import GenforgeError
+from genforge.plugins import Plugins, default_plugins
+
+
+class CommandRegistry:
+    """What ``genforge_register_commands`` receives: adds subcommands to the CLI."""
+
+    def __init__(self, subparsers: Any) -> None:
+        self._subparsers = subparsers
+
+    def add_command(self, name: str, help: str = "", **kwargs: Any) -> argparse.ArgumentParser:
+        """Add a subcommand; set its handler with ``parser.set_defaults(handler=fn)``."""
+        return self._subparsers.add_parser(name, help=help, description=help, **kwargs)
+
+
+def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
+    """Parse ``--labels`` (``3``, ``0,1,2`` or ``all``) into per-sample labels and a grid width.
+
+    A list shorter than ``n`` that divides it repeats each label ``n / len`` times in a
+    row, so ``-n 100 --labels all`` on ten classes gives one row per class.
+    """
+    if text is None:
+        return None, None
+    if text.strip() == "all":
+        wanted = list(range(num_classes))
+    else:
+        try:
+            wanted = [int(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise GenforgeError(f"--labels {text!r}: expected an integer, a comma-separated "
+                                "list of integers, or 'all'") from None
+    if not wanted:
+        raise GenforgeError(f"--labels {text!r}: no labels given")
+    if len(wanted) == 1:
+        return wanted * n, None
+    if n % len(wanted):
+        raise GenforgeError(f"--labels: {len(wanted)} labels do not divide -n {n}; give 1, "
+                            f"{n}, or a divisor of {n} labels")
+    per = n // len(wanted)
+    return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Handle ``genforge train``."""
+    from genforge.api import train
+
+    overrides = list(args.set or [])
+    if args.no_progress:
+        overrides.append("trainer.progress=false")
+    run = train(args.config, resume=args.resume, model=args.model, data=args.data,
+                steps=args.steps, out=args.out, device=args.device, overrides=overrides)
+    print(f"checkpoint: {run.checkpoint}")
+    grids = sorted((run.out / "samples").glob("*.png"))
+    if grids:
+        print(f"samples:    {grids[-1]}")
+    print(f"metrics:    {run.out / 'metrics.jsonl'}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Handle ``genforge sample``."""
+    from genforge.api import load
+    from genforge.images import save_samples
+
+    loaded = load(args.checkpoint, device=args.device)
+    labels, nrow = parse_labels(args.labels, args.n, loaded.info.num_classes)
+    try:
+        samples = loaded.sample(args.n, labels=labels, seed=args.seed)
+        path = save_samples(samples.numpy(), args.out, nrow=nrow)
+    except ValueError as e:
+        raise GenforgeError(str(e)) from None
+    print(f"wrote {args.n} samples from {loaded.path} to {path}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """Handle ``genforge plugins``: installed plugins, their names and hooks, and failures."""
+    plugins: Plugins = args.plugins
+    registries = plugins.registries
+    for record in plugins.records:
+        status = f"BROKEN: {record.error}" if record.error else ", ".join(record.hooks) or "no hooks"
+        print(f"{record.name}  ({record.label})")
+        print(f"  hooks: {status}")
+        for kind, names in record.registered.items():
+            print(f"  {kind}: {', '.join(names)}")
+    for message in plugins.conflicts:
+        print(f"CONFLICT: {message}")
+    if args.verbose:
+        for kind, table in registries.items():
+            for name, entry in sorted(table.items()):
+                print(f"{kind[:-1]:12s} {name:14s} {entry.summary}")
+    return 1 if plugins.conflicts else 0
+
+
+def cmd_plugins_available(args: argparse.Namespace) -> int:
+    """Handle ``genforge plugins available``: the catalogue in ``registry.toml``."""
+    from genforge.catalogue import read_catalogue
+
+    installed = {r.dist for r in args.plugins.records if r.error is None}
+    for item in read_catalogue(args.registry):
+        mark = "installed" if item.distribution in installed else "not installed"
+        print(f"{item.name:12s} {item.distribution:20s} {mark:14s} {item.summary}")
+    return 0
+
+
+def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
+    """Build the argument parser, including subcommands that plugins add."""
+    parser = argparse.ArgumentParser(prog="genforge", description="Train, sample and export "
+                                     "generative models; model families come from plugins.")
+    parser.add_argument("--version", action="version", version=f"genforge {__version__}")
+    parser.set_defaults(handler=lambda a: (parser.print_help(), 0)[1], plugins=plugins)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model", description="Train a model from a TOML "
+                       "config and/or flags; `--set section.key=value` overrides any option.")
+    p.add_argument("config", nargs="?", help="run config (TOML)")
+    p.add_argument("--model", help="model family name (see `genforge plugins`)")
+    p.add_argument("--data", help="data source name (default: digits)")
+    p.add_argument("--steps", type=int, help="total training steps")
+    p.add_argument("--out", help="run folder (default: runs/MODEL-DATA)")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override an option")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
+                   "checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("sample", help="sample a trained model to a PNG grid or .npy file")
+    p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name")
+    p.set_defaults(handler=cmd_plugins)
+    psub = p.add_subparsers(metavar="ACTION")
+    pa = psub.add_parser("available", help="list the plugins catalogued in registry.toml")
+    pa.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
+    pa.set_defaults(handler=cmd_plugins_available)
+
+    plugins.hook.genforge_register_commands(cli=CommandRegistry(sub))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``genforge`` command."""
+    try:
+        plugins = default_plugins()
+        args = build_parser(plugins).parse_args(argv)
+        return int(args.handler(args) or 0)
+    except GenforgeError as e:
+        print(f"genforge: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Run configs: TOML or dict in, validated pydantic objects out.
+
+A run config has top-level ``seed`` and ``out`` and three sections: ``[model]``
+and ``[data]`` (``name`` plus the options of the plugin that registered the name,
+validated against that plugin's config class) and ``[trainer]``.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from genforge.errors import ConfigError
+from genforge.plugins import Plugins
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_DATA = "digits"
+
+
+class TrainerConfig(BaseModel):
+    """Options of the generic trainer (the ``[trainer]`` section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(1000, gt=0, description="optimisation steps to run in total")
+    batch_size: int = Field(64, gt=0, description="samples per step")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+                        description="auto, cpu, cuda or cuda:N")
+    log_every: int = Field(10, gt=0, description="steps between metrics.jsonl lines")
+    sample_every: int = Field(500, ge=0, description="steps between sample grids (0: only at end)")
+    checkpoint_every: int = Field(1000, ge=0, description="steps between checkpoints (0: only at end)")
+    keep_checkpoints: int = Field(3, gt=0, description="how many step folders to keep")
+    grid_samples: int = Field(64, gt=0, description="samples in a grid (conditional: per class x 10)")
+    progress: bool = Field(True, description="show a progress bar")
+
+
+class Section(BaseModel):
+    """A ``[model]`` or ``[data]`` section: the plugin's name plus its options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+    def options(self) -> dict[str, Any]:
+        """The section's options without ``name``."""
+        return dict(self.model_extra or {})
+
+
+class RunConfig(BaseModel):
+    """A whole run: what to train, on what, how, and where to write it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    out: str = ""
+    model: Section
+    data: Section = Field(default_factory=lambda: Section(name=DEFAULT_DATA))
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+
+
+@dataclass
+class ResolvedConfig:
+    """A run config whose model and data sections passed their plugins' config classes."""
+
+    run: RunConfig
+    model: BaseModel
+    data: BaseModel
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full config as JSON-ready data (defaults filled in)."""
+        d = self.run.model_dump(mode="json", exclude={"model", "data"})
+        d["model"] = {"name": self.run.model.name, **self.model.model_dump(mode="json")}
+        d["data"] = {"name": self.run.data.name, **self.data.model_dump(mode="json")}
+        return d
+
+
+def _describe_error(err: ValidationError, prefix: str = "") -> str:
+    e = err.errors()[0]
+    loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+    if e["type"] == "missing":
+        return f"{loc}: missing; a value is required"
+    if e["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    value = e.get("input")
+    return f"{loc} = {value!r}: {e['msg'][0].lower()}{e['msg'][1:]}"
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``--set`` value as a TOML value (``3``, ``true``, ``[1, 2]``), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``section.key=value`` override to a raw config dict in place."""
+    key, sep, value = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected section.key=value")
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = parse_value(value.strip())
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file, with one-line errors for a missing or malformed file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+
+
+def merge_under(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``top`` over ``base`` (``top`` wins), returning a new dict."""
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        out[k] = merge_under(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def validate_section(
+    cls: type[BaseModel], options: dict[str, Any], where: str, strict: bool = True
+) -> BaseModel:
+    """Validate a plugin section; unknown keys are errors (``strict``) or warnings."""
+    fields = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        msg = f"{where}.{unknown[0]}: unknown key; known keys: {', '.join(sorted(fields)) or 'none'}"
+        if strict:
+            raise ConfigError(msg)
+        warnings.warn(f"{msg} (ignored)", stacklevel=2)
+        options = {k: v for k, v in options.items() if k in fields}
+    try:
+        return cls.model_validate(options)
+    except ValidationError as e:
+        raise ConfigError(_describe_error(e, where)) from None
+
+
+def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = True) -> ResolvedConfig:
+    """Validate a raw config against the core schema and the named plugins' config classes.
+
+    The model family's suggested ``defaults`` are filled in under the user's values.
+    ``strict=False`` (used when loading checkpoints) turns unknown keys into warnings.
+    """
+    raw = raw.model_dump() if isinstance(raw, RunConfig) else copy.deepcopy(raw)
+    model_section = raw.get("model")
+    if not isinstance(model_section, dict) or "name" not in model_section:
+        names = ", ".join(plugins.names("models")) or "none installed"
+        raise ConfigError(f"model.name: missing; choose one of: {names}")
+    entry = plugins.get("models", str(model_section["name"]))
+    defaults = copy.deepcopy(entry.options.get("defaults") or {})
+    data_default = defaults.get("data", {})
+    user_data = raw.get("data", {}) if isinstance(raw.get("data"), dict) else {}
+    if user_data.get("name", data_default.get("name", DEFAULT_DATA)) != data_default.get(
+        "name", DEFAULT_DATA
+    ):
+        defaults.pop("data", None)
+    raw = merge_under(defaults, raw)
+    if not strict:
+        known = set(RunConfig.model_fields)
+        for key in sorted(set(raw) - known):
+            warnings.warn(f"{key}: unknown top-level config key (ignored)", stacklevel=2)
+            raw.pop(key)
+        trainer_fields = set(TrainerConfig.model_fields)
+        for key in sorted(set(raw.get("trainer", {})) - trainer_fields):
+            warnings.warn(f"trainer.{key}: unknown key (ignored)", stacklevel=2)
+            raw["trainer"].pop(key)
+    try:
+        run = RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_describe_error(e)) from None
+    model_cfg = validate_section(entry.config_cls, run.model.options(), "model", strict)
+    data_entry = plugins.get("data_sources", run.data.name)
+    data_cfg = validate_section(data_entry.config_cls, run.data.options(), "data", strict)
+    if not run.out:
+        run.out = str(Path("runs") / f"{run.model.name}-{run.data.name}")
+    return ResolvedConfig(run=run, model=model_cfg, data=data_cfg)
+
+
+def build_raw(
+    config: str | Path | dict[str, Any] | None = None,
+    *,
+    model: str | None = None,
+    data: str | None = None,
+    steps: int | None = None,
+    out: str | None = None,
+    device: Literal["auto", "cpu", "cuda"] | str | None = None,
+    overrides: list[str] | None = None,
+) -> dict[str, Any]:
+    """Combine a TOML file or dict with command-line style flags into one raw config."""
+    raw: dict[str, Any] = {}
+    if isinstance(config, dict):
+        raw = copy.deepcopy(config)
+    elif config is not None:
+        raw = read_toml(config)
+    for key, value in (("model", model), ("data", data)):
+        if value is not None:
+            section = raw.setdefault(key, {})
+            if section.get("name") not in (None, value):
+                raw[key] = {}
+            raw[key]["name"] = value
+    if steps is not None:
+        raw.setdefault("trainer", {})["steps"] = steps
+    if device is not None:
+        raw.setdefault("trainer", {})["device"] = device
+    if out is not None:
+        raw["out"] = str(out)
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    return raw

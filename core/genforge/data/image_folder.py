@@ -1,0 +1,126 @@
+"""The ``image-folder`` data source: PNG/JPEG files, optionally one subfolder per class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genforge.errors import DataError
+
+if TYPE_CHECKING:
+    from genforge.data.base import Data
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class ImageFolderConfig(BaseModel):
+    """Options of the ``image-folder`` data source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(..., description="folder of images, or of one subfolder of images per class")
+    size: int = Field(32, gt=0, description="image side: center-cropped to a square, then "
+                                            "resized (bilinear)")
+    channels: Literal[1, 3] = Field(3, description="1 for grayscale, 3 for RGB")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share (random)")
+    split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Return the sorted PNG/JPEG files directly in ``folder`` (hidden files skipped)."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                  and p.is_file())
+
+
+def load(config: ImageFolderConfig) -> Data:
+    """Load the images as ``[N, C, size, size]`` floats in [0, 1] with a seeded random split."""
+    import numpy as np
+    import torch
+
+    from genforge.data.base import Data, TensorData
+    from genforge.data.info import DataInfo
+
+    root = Path(config.path).expanduser()
+    where = f"data.path {str(root)!r}"
+    if not root.exists():
+        raise DataError(f"{where}: no such folder")
+    if not root.is_dir():
+        raise DataError(f"{where}: not a folder")
+
+    try:
+        subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        classes = [(d.name, files) for d in subdirs if (files := image_files(d))]
+        root_files = image_files(root) if not classes else []
+    except OSError as exc:
+        raise DataError(f"{where}: cannot list ({' '.join(str(exc).split())})") from exc
+
+    files: list[Path] = []
+    labels: list[int] | None = None
+    if classes:
+        labels = []
+        for k, (_, class_files) in enumerate(classes):
+            files += class_files
+            labels += [k] * len(class_files)
+    else:
+        files = root_files
+    if not files:
+        raise DataError(f"{where}: no .png/.jpg/.jpeg images in the folder or its subfolders")
+
+    x = np.empty((len(files), config.size, config.size, config.channels), dtype=np.uint8)
+    for i, f in enumerate(files):
+        x[i] = _read_image(f, config.size, config.channels)
+
+    n = len(files)
+    perm = np.random.default_rng(config.split_seed).permutation(n)
+    n_test = round(n * config.test_fraction)
+    idx_test, idx_train = perm[:n_test], perm[n_test:]
+    if len(idx_train) == 0:
+        raise DataError(f"data.test_fraction {config.test_fraction}: leaves no training "
+                        f"images out of {n}")
+
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2)
+    yt = torch.tensor(labels, dtype=torch.long) if labels is not None else None
+
+    def subset(idx: Any) -> TensorData:
+        it = torch.from_numpy(idx)
+        xs = xt[it].float().div_(255.0)
+        return TensorData(xs, yt[it] if yt is not None else None)
+
+    train = subset(idx_train)
+    test = subset(idx_test) if n_test else None
+    names = tuple(name for name, _ in classes)
+    info = DataInfo(shape=(config.channels, config.size, config.size), kind="image",
+                    value_range=(0.0, 1.0), num_classes=len(names), class_names=names,
+                    num_train=len(train), num_test=len(test) if test is not None else 0,
+                    name=root.resolve().name)
+    return Data(train=train, test=test, info=info)
+
+
+def _read_image(path: Path, size: int, channels: int) -> Any:
+    """Read one image as a ``[size, size, channels]`` uint8 array, center-cropped and resized."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode == "I" or img.mode.startswith("I;16"):  # 16-bit PNG: scale, not clip
+                wide = np.asarray(img, dtype=np.float64) / 257.0
+                img = Image.fromarray(np.clip(np.round(wide), 0, 255).astype(np.uint8))
+            elif img.mode == "P" and "transparency" in img.info:
+                img = img.convert("RGBA")
+            img = img.convert("L" if channels == 1 else "RGB")
+            w, h = img.size
+            s = min(w, h)
+            left, top = (w - s) // 2, (h - s) // 2
+            img = img.crop((left, top, left + s, top + s))
+            if s != size:
+                img = img.resize((size, size), Image.Resampling.BILINEAR)
+            arr = np.asarray(img, dtype=np.uint8)
+    except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ... on bad files
+        raise DataError(f"image {str(path)!r}: cannot be read as an image "
+                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from exc
+    return arr.reshape(size, size, channels)

@@ -1,0 +1,48 @@
+"""``DataInfo``: what a data source tells a model about its data (no torch here)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """Shape, value range and classes of one sample, as a model needs them.
+
+    ``shape`` is ``(C, H, W)`` for images and ``(D,)`` for vectors. Image data
+    always comes in ``[0, 1]``; vector data may be unbounded (``value_range``
+    is then ``None``). ``num_classes`` is 0 for unlabelled data.
+    """
+
+    shape: tuple[int, ...]
+    kind: Literal["image", "vector"]
+    value_range: tuple[float, float] | None = (0.0, 1.0)
+    num_classes: int = 0
+    class_names: tuple[str, ...] = field(default_factory=tuple)
+    num_train: int = 0
+    num_test: int = 0
+    name: str = ""
+
+    @property
+    def conditional(self) -> bool:
+        """True when the data carries class labels."""
+        return self.num_classes > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        d["class_names"] = list(self.class_names)
+        d["value_range"] = list(self.value_range) if self.value_range is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+        """Rebuild from ``to_dict`` output, ignoring keys this version does not know."""
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        known["shape"] = tuple(known["shape"])
+        known["class_names"] = tuple(known.get("class_names", ()))
+        vr = known.get("value_range")
+        known["value_range"] = tuple(vr) if vr is not None else None
+        return cls(**known)

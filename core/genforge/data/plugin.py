@@ -1,0 +1,21 @@
+"""Default plugin registering the built-in data sources (kept free of torch imports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genforge.data import digits, image_folder, npz, toy2d
+from genforge.hookspecs import hookimpl
+
+
+@hookimpl
+def genforge_register_data_sources(register: Any) -> None:
+    """Register ``digits``, ``npz``, ``image-folder`` and ``toy2d``."""
+    register("digits", "genforge.data.digits:load", digits.DigitsConfig,
+             "scikit-learn's bundled 8x8 handwritten digits, 10 classes (resizable)")
+    register("npz", "genforge.data.npz:load", npz.NpzConfig,
+             "arrays from a .npz file you give, with optional labels")
+    register("image-folder", "genforge.data.image_folder:load", image_folder.ImageFolderConfig,
+             "a folder of PNG/JPEG images, optionally one subfolder per class")
+    register("toy2d", "genforge.data.toy2d:load", toy2d.Toy2DConfig,
+             "2-D toy sets: 8 Gaussians on a ring, 25 on a grid, swiss roll")

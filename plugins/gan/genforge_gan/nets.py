@@ -1,0 +1,112 @@
+"""Generator and discriminator networks: DCGAN for square images, MLP for vectors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+def dcgan_depth(size: int) -> int:
+    """Number of stride-2 layers between 4x4 and ``size`` (8 -> 1, 64 -> 4)."""
+    depth = int(math.log2(size)) - 2
+    if size < 8 or 2 ** (depth + 2) != size:
+        raise ValueError(f"DCGAN needs square images of 8, 16, 32, 64... pixels, got {size}")
+    return depth
+
+
+class LabelMap(nn.Module):
+    """Embeds labels and joins them to an input, as extra features or channels."""
+
+    def __init__(self, num_classes: int, dim: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, dim)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Concatenate the label embedding to ``x`` along dim 1 (broadcast over H, W)."""
+        e = self.embed(labels)
+        if x.dim() == 4:
+            e = e[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return torch.cat([x, e], dim=1)
+
+
+class Generator(nn.Module):
+    """``z`` (+ labels) -> sample: a DCGAN stack of transposed convs, or an MLP."""
+
+    def __init__(self, body: nn.Module, latent_dim: int, label_map: LabelMap | None,
+                 image: bool) -> None:
+        super().__init__()
+        self.body = body
+        self.latent_dim = latent_dim
+        self.label_map = label_map
+        self.image = image
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Map noise to samples (tanh output in [-1, 1] for images)."""
+        h = self.label_map(z, labels) if self.label_map is not None else z
+        if self.image:
+            h = h[:, :, None, None]
+        return self.body(h)
+
+
+class Discriminator(nn.Module):
+    """Sample (+ labels) -> one logit per sample."""
+
+    def __init__(self, body: nn.Module, label_map: LabelMap | None) -> None:
+        super().__init__()
+        self.body = body
+        self.label_map = label_map
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Return real/fake logits of shape ``[N]``."""
+        h = self.label_map(x, labels) if self.label_map is not None else x
+        return self.body(h).reshape(-1)
+
+
+def dcgan_generator_body(in_dim: int, channels: int, size: int, ngf: int) -> nn.Sequential:
+    """Transposed-conv stack from a ``[N, in_dim, 1, 1]`` input to ``[N, channels, size, size]``."""
+    depth = dcgan_depth(size)
+    width = ngf * 2 ** (depth - 1)
+    layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False),
+                               nn.BatchNorm2d(width), nn.ReLU(True)]
+    for _ in range(depth - 1):
+        layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                   nn.BatchNorm2d(width // 2), nn.ReLU(True)]
+        width //= 2
+    layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def dcgan_discriminator_body(channels: int, size: int, ndf: int) -> nn.Sequential:
+    """Strided-conv stack from ``[N, channels, size, size]`` to ``[N, 1, 1, 1]`` logits."""
+    depth = dcgan_depth(size)
+    layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),
+                               nn.LeakyReLU(0.2, inplace=True)]
+    width = ndf
+    for _ in range(depth - 1):
+        layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2),
+                   nn.LeakyReLU(0.2, inplace=True)]
+        width *= 2
+    layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False)]
+    return nn.Sequential(*layers)
+
+
+def mlp(in_dim: int, out_dim: int, hidden: int, layers: int,
+        act: Callable[[], nn.Module]) -> nn.Sequential:
+    """A plain multi-layer perceptron; ``act`` builds each activation."""
+    mods: list[nn.Module] = []
+    for i in range(layers):
+        mods += [nn.Linear(in_dim if i == 0 else hidden, hidden), act()]
+    mods.append(nn.Linear(hidden if layers else in_dim, out_dim))
+    return nn.Sequential(*mods)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN weight init: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
