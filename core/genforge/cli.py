@@ -88,6 +88,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Handle ``genforge export``: hand a loaded checkpoint to the exporter named by ``--format``."""
+    from genforge.api import load
+
+    entry = args.plugins.get("exporters", args.format)
+    exporter = entry.load()
+    loaded = load(args.checkpoint, device="cpu")
+    options = {"opset": args.opset, "fp16": args.fp16, "output": args.output, "part": args.part}
+    path = exporter.export(loaded, Path(args.out), options)
+    print(f"exported {loaded.path} to {path}")
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     """Handle ``genforge plugins``: installed plugins, their names and hooks, and failures."""
     plugins: Plugins = args.plugins
@@ -148,6 +161,18 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("export", help="export a trained model with a registered exporter",
+                       description="Export a checkpoint's generator (or decoder) for deployment.")
+    p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--format", default="onnx", help="exporter name (see `genforge plugins -v`)")
+    p.add_argument("--out", required=True, help="output file or folder")
+    p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--fp16", action="store_true", help="store weights in float16")
+    p.add_argument("--output", choices=["float", "uint8"], default="float",
+                   help="float [N,C,H,W] in [0,1] (default) or uint8 [N,H,W,C]")
+    p.add_argument("--part", default=None, help="which network, e.g. decoder or encoder (VAE)")
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name")

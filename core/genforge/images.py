@@ -8,11 +8,17 @@ from pathlib import Path
 import numpy as np
 
 
-def to_grid(samples: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Tile ``[N, C, H, W]`` images in ``[0, 1]`` into one ``[H', W', C]`` uint8 array."""
+def to_grid(samples: np.ndarray, nrow: int | None = None, pad: int = 2, min_side: int = 32) -> np.ndarray:
+    """Tile ``[N, C, H, W]`` images in ``[0, 1]`` into one ``[H', W', C]`` uint8 array.
+
+    Images smaller than ``min_side`` pixels are enlarged by an integer factor (nearest
+    neighbour) so that small samples stay visible.
+    """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 4:
         raise ValueError(f"samples: expected [N, C, H, W], got shape {list(x.shape)}")
+    factor = max(1, -(-min_side // max(x.shape[2], x.shape[3])))
+    x = x.repeat(factor, axis=2).repeat(factor, axis=3)
     n, c, h, w = x.shape
     ncol = nrow or max(1, math.ceil(math.sqrt(n)))
     rows = math.ceil(n / ncol)

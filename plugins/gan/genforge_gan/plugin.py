@@ -8,8 +8,8 @@ from genforge import hookimpl
 from genforge_gan.config import GANConfig
 
 DEFAULTS = {
-    "data": {"name": "digits", "size": 32},
-    "trainer": {"steps": 600, "batch_size": 64, "sample_every": 200, "checkpoint_every": 200},
+    "data": {"name": "digits", "size": 16},
+    "trainer": {"steps": 1000, "batch_size": 64, "sample_every": 250, "checkpoint_every": 250},
 }
 
 

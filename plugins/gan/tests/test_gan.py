@@ -1,0 +1,117 @@
+"""The GAN family: architectures, conditioning, export graph, and one end-to-end run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import genforge
+from genforge import DataInfo
+from genforge_gan.config import GANConfig
+from genforge_gan.model import CGAN, GAN
+from genforge_gan.nets import dcgan_depth
+
+
+def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
+    return DataInfo(shape=(channels, size, size), kind="image", num_classes=classes)
+
+
+@pytest.mark.parametrize(("size", "depth"), [(8, 1), (16, 2), (32, 3), (64, 4)])
+def test_dcgan_adapts_to_image_size(size, depth):
+    assert dcgan_depth(size) == depth
+    model = GAN(GANConfig(ngf=8, ndf=8, latent_dim=10), image_info(size, 3))
+    x = model.sample(3, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (3, 3, size, size) and 0.0 <= x.min() and x.max() <= 1.0
+    assert model.discriminator(x * 2 - 1).shape == (3,)
+
+
+def test_dcgan_at_64_pixels_is_the_reference_architecture():
+    model = GAN(GANConfig(), image_info(64, 3))
+    g_convs = [m for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [m.out_channels for m in g_convs] == [512, 256, 128, 64, 3]
+    assert g_convs[0].in_channels == 100
+    d_convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in d_convs] == [64, 128, 256, 512, 1]
+
+
+def test_rejects_unsupported_image_sizes():
+    with pytest.raises(ValueError, match="DCGAN needs square images of 8, 16, 32, 64"):
+        GAN(GANConfig(), image_info(24))
+    with pytest.raises(ValueError, match="needs image data"):
+        GAN(GANConfig(arch="dcgan"), DataInfo(shape=(2,), kind="vector", value_range=None))
+
+
+def test_mlp_for_vector_data_trains_a_step():
+    info = DataInfo(shape=(2,), kind="vector", value_range=None)
+    model = GAN(GANConfig(hidden=16, latent_dim=4), info)
+    opts = model.configure_optimizers()
+    before = [p.detach().clone() for p in model.parameters()]
+    losses = model.train_step((torch.randn(32, 2), None), opts)
+    assert set(losses) == {"loss_d", "loss_g", "d_real", "d_fake"}
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in losses.values())
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert model.sample(5).shape == (5, 2)
+
+
+def test_optimizers_use_dcgan_defaults():
+    model = GAN(GANConfig(ngf=8, ndf=8), image_info(8))
+    opts = model.configure_optimizers()
+    assert set(opts) == {"generator", "discriminator"}
+    group = opts["generator"].param_groups[0]
+    assert group["lr"] == 2e-4 and tuple(group["betas"]) == (0.5, 0.999)
+
+
+def test_cgan_labels_change_the_output_and_are_validated():
+    model = CGAN(GANConfig(ngf=8, ndf=8, latent_dim=6), image_info(8, classes=10))
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    a, b = model.sample(4, labels=0, generator=g()), model.sample(4, labels=5, generator=g())
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 9\]"):
+        model.sample(2, labels=[0, 10])
+    with pytest.raises(ValueError, match="expected 1 or 2 labels"):
+        model.sample(2, labels=[0, 1, 2])
+
+
+def test_export_module_is_the_generator_with_z_and_labels_inputs():
+    model = CGAN(GANConfig(ngf=8, ndf=8, latent_dim=6), image_info(8, classes=10)).eval()
+    module, inputs, names, outputs = model.export_module()
+    assert names == ["z", "labels"] and outputs == ["samples"]
+    assert inputs[0].dtype == torch.float32 and inputs[1].dtype == torch.int64
+    with torch.no_grad():
+        out = module(*inputs)
+        assert torch.equal(out, model.generate(*inputs))
+    assert out.shape == (2, 1, 8, 8)
+    assert not any(p is q for p in module.parameters() for q in model.discriminator.parameters())
+    _, inputs, names, _ = GAN(GANConfig(ngf=8, ndf=8), image_info(8)).export_module()
+    assert names == ["z"] and len(inputs) == 1
+
+
+def digit_classifier():
+    """An SVC trained on the real 8x8 digits (train split), inputs in [0, 1]."""
+    from sklearn.svm import SVC
+
+    from genforge.data.digits import DigitsConfig, load
+
+    data = load(DigitsConfig(size=8))
+    clf = SVC(gamma="scale").fit(data.train.x.reshape(len(data.train), -1).numpy(),
+                                 data.train.y.numpy())
+    test_acc = clf.score(data.test.x.reshape(len(data.test), -1).numpy(), data.test.y.numpy())
+    assert test_acc > 0.97
+    return clf
+
+
+@pytest.mark.slow
+def test_demo_cgan_draws_the_requested_digits(tmp_path):
+    """The demo's default cgan run: >= 90% of samples are classified as the requested class."""
+    run = genforge.train({"model": {"name": "cgan"}, "out": str(tmp_path / "demo"),
+                          "trainer": {"progress": False}})
+    loaded = genforge.load(run.out, device="cpu")
+    labels = torch.arange(10).repeat_interleave(20)
+    samples = loaded.sample(len(labels), labels=labels, seed=0)
+    small = F.avg_pool2d(samples, samples.shape[-1] // 8)  # back to the native 8x8
+    predicted = digit_classifier().predict(small.reshape(len(small), -1).numpy())
+    accuracy = float(np.mean(predicted == labels.numpy()))
+    print(f"demo cgan class accuracy: {accuracy:.3f}")
+    assert accuracy >= 0.90

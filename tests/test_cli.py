@@ -1,0 +1,101 @@
+"""The command line: fast torch-free start, one-line errors, train and sample."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genforge.cli import main, parse_labels
+from genforge.errors import GenforgeError
+
+NO_TORCH = """
+import sys
+from genforge.cli import main
+code = main({argv!r})
+assert "torch" not in sys.modules, "torch was imported"
+print("TORCH-FREE", code)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["plugins", "-v"], ["plugins", "available"],
+                                  ["train", "--help"], ["--version"]])
+def test_help_and_plugin_listing_do_not_import_torch(argv):
+    code = NO_TORCH.format(argv=argv)
+    wrapped = f"try:\n    exec({code!r})\nexcept SystemExit as e:\n" \
+              "    import sys; assert 'torch' not in sys.modules; print('TORCH-FREE', e.code)"
+    out = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, check=True)
+    assert "TORCH-FREE" in out.stdout
+
+
+def test_plugins_lists_builtin_and_installed_families(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "genforge.data.plugin  (genforge 0.1.0)" in out
+    assert "data_sources: digits, npz, image-folder, toy2d" in out
+    assert "(genforge-gan 0.1.0)" in out and "models: gan, cgan" in out
+
+
+def test_plugins_available_reads_the_catalogue(capsys):
+    assert main(["plugins", "available"]) == 0
+    out = capsys.readouterr().out
+    assert "gan" in out and "genforge-gan" in out and "installed" in out
+
+
+def test_bad_config_value_exits_2_with_one_line(tmp_path, capsys):
+    code = main(["train", "--model", "gan", "--out", str(tmp_path / "r"),
+                 "--set", "model.latent_dim=abc"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("genforge: error: model.latent_dim = 'abc': "
+                           "input should be a valid integer, unable to parse string as an integer")
+
+
+def test_unknown_model_exits_2(capsys):
+    assert main(["train", "--model", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_train_then_sample_png_and_npy(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "cgan", "--out", str(run), "--steps", "3", "--no-progress",
+                 "--set", "data.size=8", "--set", "model.ngf=8", "--set", "model.ndf=8",
+                 "--set", "trainer.batch_size=16"]) == 0
+    assert "checkpoint:" in capsys.readouterr().out
+    assert main(["sample", str(run), "-n", "20", "--labels", "0,1", "--out", str(tmp_path / "g.png")]) == 0
+    grid = Image.open(tmp_path / "g.png")
+    assert grid.size == (10 * 34 + 2, 2 * 34 + 2)  # 2 rows of 10 images, 8 px shown as 32, 2-px padding
+    assert main(["sample", str(run / "checkpoints" / "step-000003"), "-n", "5", "--labels", "7",
+                 "--out", str(tmp_path / "s.npy")]) == 0
+    arr = np.load(tmp_path / "s.npy")
+    assert arr.shape == (5, 1, 8, 8) and arr.dtype == np.float32
+    assert 0.0 <= arr.min() and arr.max() <= 1.0
+    assert main(["sample", str(run), "-n", "2", "--labels", "10", "--out", str(tmp_path / "x.png")]) == 2
+    assert "labels: expected class indices in [0, 9]" in capsys.readouterr().err
+    assert main(["sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.png")]) == 2
+
+
+def test_resume_from_cli_continues_and_keeps_config(tmp_path):
+    run = tmp_path / "run"
+    base = ["train", "--model", "gan", "--data", "toy2d", "--out", str(run), "--no-progress",
+            "--set", "data.n_train=256", "--set", "data.n_test=64", "--set", "trainer.batch_size=32"]
+    assert main([*base, "--steps", "2"]) == 0
+    assert main(["train", "--out", str(run), "--resume", "--steps", "4", "--no-progress"]) == 0
+    config = json.loads((run / "checkpoints" / "step-000004" / "config.json").read_text())
+    assert config["data"]["name"] == "toy2d" and config["data"]["n_train"] == 256
+
+
+def test_parse_labels():
+    assert parse_labels(None, 4, 10) == (None, None)
+    assert parse_labels("3", 4, 10) == ([3, 3, 3, 3], None)
+    assert parse_labels("all", 20, 10)[0][:3] == [0, 0, 1]
+    assert parse_labels("all", 20, 10)[1] == 2
+    assert parse_labels("1,2,3,4", 4, 10) == ([1, 2, 3, 4], None)
+    with pytest.raises(GenforgeError, match="3 labels do not divide -n 4"):
+        parse_labels("1,2,3", 4, 10)
+    with pytest.raises(GenforgeError, match="expected an integer"):
+        parse_labels("a,b", 4, 10)
