@@ -51,7 +51,7 @@ def test_mlp_for_vector_data_trains_a_step():
     losses = model.train_step((torch.randn(32, 2), None), opts)
     assert set(losses) == {"loss_d", "loss_g", "d_real", "d_fake"}
     assert all(torch.isfinite(torch.as_tensor(v)) for v in losses.values())
-    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert model.sample(5).shape == (5, 2)
 
 
