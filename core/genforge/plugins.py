@@ -159,7 +159,7 @@ class Plugins:
         record.hooks = sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or [])
 
     def _record_for(self, plugin_name: str) -> PluginRecord:
-        return next(r for r in self.records if r.name == plugin_name and r.error is None)
+        return next(r for r in self.records if r.name == plugin_name)
 
     def _build(self) -> dict[str, dict[str, Entry]]:
         registries: dict[str, dict[str, Entry]] = {}
