@@ -99,3 +99,20 @@ def test_parse_labels():
         parse_labels("1,2,3", 4, 10)
     with pytest.raises(GenforgeError, match="expected an integer"):
         parse_labels("a,b", 4, 10)
+
+
+def test_class_sweep_and_eval_errors_on_a_gan(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "cgan", "--out", str(run), "--steps", "2", "--no-progress",
+                 "--set", "data.size=8", "--set", "model.ngf=8", "--set", "model.ndf=8"]) == 0
+    assert main(["sample", str(run), "-n", "3", "--class-sweep", "--out", str(tmp_path / "s.npy")]) == 0
+    sweep = np.load(tmp_path / "s.npy")
+    assert sweep.shape == (30, 1, 8, 8)
+    assert not np.allclose(sweep[0], sweep[1])  # same latent, different class
+    capsys.readouterr()
+    assert main(["sample", str(run), "--reconstruct", "--out", str(tmp_path / "r.png")]) == 2
+    assert "cannot reconstruct" in capsys.readouterr().err
+    assert main(["eval", str(run), "--metrics", "nll"]) == 2
+    assert "metric nll: model 'cgan' has no log_likelihood" in capsys.readouterr().err
+    assert main(["eval", str(run), "--metrics", "fid"]) == 2
+    assert "unknown metric 'fid'" in capsys.readouterr().err

@@ -84,6 +84,18 @@ class LoadedModel:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return self.model.sample(n, labels=labels, generator=generator).float().cpu()
 
+    @torch.no_grad()
+    def class_sweep(self, n_styles: int, seed: int | None = None) -> torch.Tensor:
+        """``[n_styles * K, ...]``: row ``i`` renders one latent under each of the ``K`` classes."""
+        if not self.model.conditional:
+            raise ValueError("a class sweep needs a conditional model")
+        k = self.info.num_classes
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n_styles, self.model.latent_dim, generator=generator).repeat_interleave(k, 0)
+        labels = torch.arange(k).repeat(n_styles)
+        self.model.eval()
+        return self.model.generate(z.to(self.device), labels.to(self.device)).float().cpu()
+
 
 def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None) -> LoadedModel:
     """Load a run folder (its latest checkpoint) or a checkpoint folder, ready to sample."""

@@ -73,18 +73,49 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Handle ``genforge sample``."""
+    """Handle ``genforge sample`` (plain samples, reconstructions, or a class sweep)."""
     from genforge.api import load
     from genforge.images import save_samples
 
     loaded = load(args.checkpoint, device=args.device)
-    labels, nrow = parse_labels(args.labels, args.n, loaded.info.num_classes)
     try:
-        samples = loaded.sample(args.n, labels=labels, seed=args.seed)
+        if args.reconstruct:
+            from genforge.evaluate import reconstruction_grid
+
+            samples, nrow = reconstruction_grid(loaded, args.n), 2 * min(8, args.n)
+            what = "input/reconstruction pairs"
+        elif args.class_sweep:
+            samples, nrow = loaded.class_sweep(args.n, seed=args.seed), loaded.info.num_classes
+            what = "class sweeps"
+        else:
+            labels, nrow = parse_labels(args.labels, args.n, loaded.info.num_classes)
+            samples, what = loaded.sample(args.n, labels=labels, seed=args.seed), "samples"
         path = save_samples(samples.numpy(), args.out, nrow=nrow)
     except ValueError as e:
         raise GenforgeError(str(e)) from None
-    print(f"wrote {args.n} samples from {loaded.path} to {path}")
+    print(f"wrote {args.n} {what} from {loaded.path} to {path}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Handle ``genforge eval``: metrics over seeds as a table (and optionally JSON)."""
+    import json
+
+    from genforge.api import load
+    from genforge.evaluate import evaluate
+
+    loaded = load(args.checkpoint, device=args.device)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    results = evaluate(loaded, metrics, n=args.n, seeds=args.seeds, options={"k": args.k},
+                       plugins=args.plugins)
+    print(f"{loaded.path}: {args.seeds} seeds, n={args.n} generated samples, k={args.k}")
+    print(f"{'value':24s} {'mean':>12s} {'± std':>10s}")
+    for key, summary in results.items():
+        print(f"{key:24s} {summary['mean']:12.4f} {summary['std']:10.4f}")
+    if args.json:
+        payload = {"checkpoint": str(loaded.path), "n": args.n, "seeds": args.seeds, "k": args.k,
+                   "results": results}
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 
@@ -160,7 +191,23 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--reconstruct", action="store_true",
+                      help="held-out inputs beside their reconstructions (models with reconstruct)")
+    mode.add_argument("--class-sweep", action="store_true",
+                      help="conditional models: each row one latent rendered under every class")
     p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("eval", help="evaluate a trained model with registered metrics",
+                       description="Run metrics over several seeds; prints mean and spread.")
+    p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--metrics", default="nll", help="comma-separated metric names (default nll)")
+    p.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--k", type=int, default=100, help="importance samples for nll (default 100)")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("export", help="export a trained model with a registered exporter",
                        description="Export a checkpoint's generator (or decoder) for deployment.")

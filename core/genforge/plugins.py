@@ -23,7 +23,7 @@ from genforge import hookspecs
 from genforge.errors import PluginError
 
 GROUP = "genforge"
-BUILTIN_PLUGINS = ("genforge.data.plugin", "genforge.features")
+BUILTIN_PLUGINS = ("genforge.data.plugin", "genforge.metrics.plugin", "genforge.features")
 REGISTRIES = {
     "models": "genforge_register_models",
     "data_sources": "genforge_register_data_sources",

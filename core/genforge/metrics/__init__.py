@@ -1,0 +1,1 @@
+"""Built-in evaluation metrics (registered by ``genforge.metrics.plugin``)."""
