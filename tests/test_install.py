@@ -53,3 +53,18 @@ def test_gan_plugin_installs_into_a_core_only_environment(core_venv, tmp_path):
     run([genforge, "sample", str(tmp_path / "r"), "-n", "10", "--labels", "all",
          "--out", str(tmp_path / "g.png")], env=env)
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_vae_plugin_installs_into_a_core_only_environment(core_venv, tmp_path):
+    genforge = str(core_venv / "bin" / "genforge")
+    env = {**os.environ, "GENFORGE_STRICT_PLUGINS": "1"}
+    assert "genforge-vae" not in run([genforge, "plugins"], env=env).stdout
+    pip = [str(core_venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
+    run([*pip, "install", str(ROOT / "plugins" / "vae")])
+    assert "models: vae, cvae" in run([genforge, "plugins"], env=env).stdout
+    run([genforge, "train", "--model", "vae", "--steps", "3", "--out", str(tmp_path / "r"),
+         "--no-progress", "--set", "model.hidden=16"], env=env)
+    out = run([genforge, "eval", str(tmp_path / "r"), "--metrics", "nll", "--k", "5", "--seeds", "2"],
+              env=env).stdout
+    assert "nll_iwae" in out
