@@ -16,6 +16,7 @@ import torch
 from genforge.checkpoint import find_checkpoint, read_config, read_tensors
 from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, resolve
 from genforge.data.info import DataInfo
+from genforge.ema import EMA_WEIGHTS
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
@@ -71,6 +72,7 @@ class LoadedModel:
     config: ResolvedConfig
     info: DataInfo
     path: Path
+    ema: bool = False
 
     @property
     def device(self) -> torch.device:
@@ -97,8 +99,12 @@ class LoadedModel:
         return self.model.generate(z.to(self.device), labels.to(self.device)).float().cpu()
 
 
-def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None) -> LoadedModel:
-    """Load a run folder (its latest checkpoint) or a checkpoint folder, ready to sample."""
+def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None,
+         ema: bool = True) -> LoadedModel:
+    """Load a run folder (its latest checkpoint) or a checkpoint folder, ready to sample.
+
+    When the run kept an EMA of the weights, the averaged weights are used unless ``ema=False``.
+    """
     plugins = plugins or default_plugins()
     ckpt = find_checkpoint(checkpoint)
     saved = read_config(ckpt)
@@ -110,8 +116,11 @@ def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None =
     model = build_model(resolved, info, plugins)
     try:
         model.load_state_dict(read_tensors(ckpt / "model.safetensors"))
+        if ema and (ckpt / EMA_WEIGHTS).is_file():
+            model.load_state_dict(read_tensors(ckpt / EMA_WEIGHTS), strict=False)
     except RuntimeError as e:
         raise CheckpointError(f"{ckpt}: weights do not match the model: "
                               f"{str(e).splitlines()[0]}") from None
     model.to(select_device(device)).eval()
-    return LoadedModel(model=model, config=resolved, info=info, path=ckpt)
+    return LoadedModel(model=model, config=resolved, info=info, path=ckpt,
+                       ema=ema and (ckpt / EMA_WEIGHTS).is_file())

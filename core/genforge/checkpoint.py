@@ -100,8 +100,12 @@ def save_checkpoint(
     weights: dict[str, torch.Tensor],
     training_state: dict[str, Any],
     keep: int = 3,
+    extra_weights: dict[str, dict[str, torch.Tensor]] | None = None,
 ) -> Path:
-    """Write ``run_dir/checkpoints/step-NNNNNN`` atomically, point ``latest`` at it, prune old ones."""
+    """Write ``run_dir/checkpoints/step-NNNNNN`` atomically, point ``latest`` at it, prune old ones.
+
+    ``extra_weights`` maps further file names (such as ``ema.safetensors``) to tensors.
+    """
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / step_dir_name(step)
@@ -111,6 +115,8 @@ def save_checkpoint(
     tmp.mkdir()
     _write_json(tmp / CONFIG, config)
     _save_tensors(tmp / WEIGHTS, weights, {"format": "pt"})
+    for filename, tensors in (extra_weights or {}).items():
+        _save_tensors(tmp / filename, tensors, {"format": "pt"})
     tensors: dict[str, torch.Tensor] = {}
     skeleton = flatten_state(training_state, "state", tensors)
     _save_tensors(tmp / STATE, tensors)

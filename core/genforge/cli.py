@@ -55,8 +55,30 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
 
 
+def launch_torchrun(nproc: int, argv: Sequence[str]) -> int:
+    """Re-run this ``genforge train`` command under ``torchrun`` with ``nproc`` processes."""
+    import subprocess
+
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "genforge", *rest]
+    return subprocess.call(cmd)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """Handle ``genforge train``."""
+    """Handle ``genforge train`` (under ``--nproc N``, by launching torchrun)."""
+    import os
+
+    if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return launch_torchrun(args.nproc, args.argv)
+
     from genforge.api import train
 
     overrides = list(args.set or [])
@@ -64,6 +86,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides.append("trainer.progress=false")
     run = train(args.config, resume=args.resume, model=args.model, data=args.data,
                 steps=args.steps, out=args.out, device=args.device, overrides=overrides)
+    if not run.process.main:
+        return 0
     print(f"checkpoint: {run.checkpoint}")
     grids = sorted((run.out / "samples").glob("*.png"))
     if grids:
@@ -77,7 +101,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from genforge.api import load
     from genforge.images import save_samples
 
-    loaded = load(args.checkpoint, device=args.device)
+    loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
     try:
         if args.reconstruct:
             from genforge.evaluate import reconstruction_grid
@@ -104,7 +128,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from genforge.api import load
     from genforge.evaluate import evaluate
 
-    loaded = load(args.checkpoint, device=args.device)
+    loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     results = evaluate(loaded, metrics, n=args.n, seeds=args.seeds, options={"k": args.k},
                        plugins=args.plugins)
@@ -125,7 +149,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     entry = args.plugins.get("exporters", args.format)
     exporter = entry.load()
-    loaded = load(args.checkpoint, device="cpu")
+    loaded = load(args.checkpoint, device="cpu", ema=not args.no_ema)
     options = {"opset": args.opset, "fp16": args.fp16, "output": args.output, "part": args.part}
     path = exporter.export(loaded, Path(args.out), options)
     print(f"exported {loaded.path} to {path}")
@@ -182,10 +206,13 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
                    "checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--nproc", type=int, help="train with N processes (launches torchrun; gloo on CPU, "
+                   "NCCL on GPUs)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("sample", help="sample a trained model to a PNG grid or .npy file")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
     p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -201,6 +228,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate a trained model with registered metrics",
                        description="Run metrics over several seeds; prints mean and spread.")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
     p.add_argument("--metrics", default="nll", help="comma-separated metric names (default nll)")
     p.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
@@ -212,6 +240,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a trained model with a registered exporter",
                        description="Export a checkpoint's generator (or decoder) for deployment.")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
     p.add_argument("--format", default="onnx", help="exporter name (see `genforge plugins -v`)")
     p.add_argument("--out", required=True, help="output file or folder")
     p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
@@ -237,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``genforge`` command."""
     try:
         plugins = default_plugins()
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser(plugins).parse_args(argv)
+        args.argv = argv
         return int(args.handler(args) or 0)
     except GenforgeError as e:
         print(f"genforge: error: {e}", file=sys.stderr)

@@ -33,7 +33,8 @@ class TrainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: int = Field(1000, gt=0, description="optimisation steps to run in total")
-    batch_size: int = Field(64, gt=0, description="samples per step")
+    batch_size: int = Field(64, gt=0, description="samples per step (under DDP: the global batch, "
+                            "split evenly across processes)")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
                         description="auto, cpu, cuda or cuda:N")
     log_every: int = Field(10, gt=0, description="steps between metrics.jsonl lines")
@@ -42,6 +43,16 @@ class TrainerConfig(BaseModel):
     keep_checkpoints: int = Field(3, gt=0, description="how many step folders to keep")
     grid_samples: int = Field(64, gt=0, description="samples in a grid (conditional: per class x 10)")
     progress: bool = Field(True, description="show a progress bar")
+    precision: Literal["32", "bf16", "16-mixed"] = Field(
+        "32", description="32: float32; bf16: bfloat16 autocast; 16-mixed: float16 autocast with "
+        "gradient scaling (CUDA)")
+    channels_last: bool = Field(False, description="channels-last memory format for conv models")
+    compile: bool = Field(False, description="torch.compile the model's networks")
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0,
+                             description="decay of an exponential moving average of the weights "
+                             "(0: off); sampling and export then use the averaged weights")
+    sync_batchnorm: bool = Field(False, description="under DDP: synchronise BatchNorm statistics "
+                                 "across processes")
 
 
 class Section(BaseModel):

@@ -9,6 +9,7 @@ Heavy modules are imported inside the hooks: this module is loaded to list plugi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -32,7 +33,8 @@ def write_grid(run: Any, name: str) -> None:
     labels = grid_labels(run.data_info.num_classes) if run.model.conditional else None
     n = len(labels) if labels else run.config.run.trainer.grid_samples
     generator = torch.Generator().manual_seed(run.config.run.seed)
-    samples = run.model.sample(n, labels=labels, generator=generator)
+    with run.ema.applied() if run.ema is not None else contextlib.nullcontext():
+        samples = run.model.sample(n, labels=labels, generator=generator)
     nrow = 10 if labels else None
     save_samples(samples.float().cpu().numpy(), run.out / "samples" / f"{name}.png", nrow)
 
@@ -51,11 +53,13 @@ def genforge_on_train_start(run: Any) -> None:
     from tqdm.auto import tqdm
 
     tcfg = run.config.run.trainer
+    main = run.process.main
     log = run.out / "metrics.jsonl"
-    _trim_log(log, run.step)
-    run.extras["metrics_log"] = log.open("a")
+    if main:
+        _trim_log(log, run.step)
+    run.extras["metrics_log"] = log.open("a") if main else None
     run.extras["last_log"] = (time.perf_counter(), run.step)
-    run.extras["progress"] = tqdm(total=tcfg.steps, initial=run.step, disable=not tcfg.progress,
+    run.extras["progress"] = tqdm(total=tcfg.steps, initial=run.step, disable=not (tcfg.progress and main),
                                   desc=run.config.run.model.name, unit="step", dynamic_ncols=True)
 
 
@@ -66,7 +70,12 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
     bar = run.extras["progress"]
     bar.update(1)
     if step % tcfg.log_every == 0 or step == tcfg.steps:
-        values = {k: round(float(v), 6) for k, v in metrics.items()}
+        values = {k: float(v) for k, v in metrics.items()}
+        if run.process.distributed:  # every process takes part; only the main one writes
+            from genforge.distributed import mean_over_processes
+
+            values = mean_over_processes(values, run.device)
+        values = {k: round(v, 6) for k, v in values.items()}
         now = time.perf_counter()
         t0, s0 = run.extras["last_log"]
         run.extras["last_log"] = (now, step)
@@ -74,16 +83,18 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
         line = {"step": step, **values, "samples_per_s": round(rate, 1),
                 "time_s": round(now - run.started, 3)}
         log = run.extras["metrics_log"]
-        log.write(json.dumps(line) + "\n")
-        log.flush()
+        if log is not None:
+            log.write(json.dumps(line) + "\n")
+            log.flush()
         bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
-    if tcfg.sample_every and step % tcfg.sample_every == 0 and step != tcfg.steps:
+    if tcfg.sample_every and step % tcfg.sample_every == 0 and step != tcfg.steps and run.process.main:
         write_grid(run, f"step-{step:06d}")
 
 
 @hookimpl
 def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
     """Write the final grid and close the log and the bar."""
-    write_grid(run, f"step-{run.step:06d}")
-    run.extras["metrics_log"].close()
+    if run.process.main:
+        write_grid(run, f"step-{run.step:06d}")
+        run.extras["metrics_log"].close()
     run.extras["progress"].close()

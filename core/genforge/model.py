@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -19,18 +19,23 @@ class GenerativeModel(nn.Module):
 
     Subclasses build their networks in ``__init__(config, data_info)`` and implement
     ``train_step`` and ``generate`` (and usually ``export_module``); a subclass
-    that takes class labels sets ``conditional = True``. Randomness in
+    that takes class labels sets ``conditional = True``. ``train_step`` should update
+    through ``backward_step(loss, optimizer)`` so that mixed precision works. Randomness in
     sampling comes only from the ``generator`` handed in, so that a seed fixes the
     samples; ``latent_dim`` names the size of the standard-normal input ``z``.
     """
 
     latent_dim: int = 0
     conditional: bool = False
+    #: state-dict prefix of the weights an EMA averages (``""``: all; a GAN: its generator)
+    ema_scope: str = ""
 
     def __init__(self, config: BaseModel, data_info: DataInfo) -> None:
         super().__init__()
         self.config = config
         self.data_info = data_info
+        self.grad_scalers: dict[int, Any] = {}  # set by the trainer under fp16 mixed precision
+        self.grad_sync: Callable[[torch.optim.Optimizer], None] | None = None  # set under DDP
 
     @property
     def device(self) -> torch.device:
@@ -53,6 +58,24 @@ class GenerativeModel(nn.Module):
     ) -> dict[str, float | torch.Tensor]:
         """Run one optimisation step on ``batch`` = (x, labels or None); return losses."""
         raise NotImplementedError(f"{type(self).__name__} must implement train_step")
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Backpropagate ``loss`` and step ``optimizer``; call this instead of ``backward()``/``step()``.
+
+        Under ``trainer.precision = "16-mixed"`` the trainer attaches a gradient scaler per
+        optimizer, which this applies; under several processes (``torchrun``) the trainer
+        sets ``grad_sync``, which averages the optimizer's gradients across processes
+        before the step. Otherwise it is a plain backward and step.
+        """
+        scaler = self.grad_scalers.get(id(optimizer))
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        if self.grad_sync is not None:
+            self.grad_sync(optimizer)
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Map latents ``z`` (and labels) to samples in the data's value range."""

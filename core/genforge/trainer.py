@@ -8,6 +8,8 @@ checkpoint, so a resumed run repeats an uninterrupted one bit for bit on CPU.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,11 +19,13 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from genforge import __version__
+from genforge import __version__, distributed
 from genforge.checkpoint import find_checkpoint, read_tensors, read_training_state, save_checkpoint
 from genforge.config import ResolvedConfig
 from genforge.data.base import Data, TensorData
 from genforge.data.info import DataInfo
+from genforge.distributed import Process
+from genforge.ema import EMA, EMA_WEIGHTS
 from genforge.errors import CheckpointError, ConfigError, GenforgeError
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
@@ -42,6 +46,8 @@ class TrainingRun:
     metrics: dict[str, float] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    process: Process = field(default_factory=Process)
+    ema: EMA | None = None
 
     @property
     def total_steps(self) -> int:
@@ -49,12 +55,17 @@ class TrainingRun:
         return self.config.run.trainer.steps
 
 
-def select_device(spec: str) -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda[:N]`` into a usable device, or fail with a clear error."""
+def select_device(spec: str, process: Process | None = None) -> torch.device:
+    """Turn ``auto``/``cpu``/``cuda[:N]`` into a usable device, or fail with a clear error.
+
+    Under several processes, ``cuda`` and ``auto`` mean the GPU of the local rank.
+    """
     if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
     if spec.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"trainer.device = {spec!r}: CUDA is not available on this machine")
+    if spec == "cuda" and process is not None and process.distributed:
+        spec = f"cuda:{process.local_rank}"
     return torch.device(spec)
 
 
@@ -96,9 +107,16 @@ def _collate(items: list[tuple[torch.Tensor, torch.Tensor | None]]) -> Batch:
 
 
 def iterate_batches(
-    dataset: Dataset, batch_size: int, seed: int, start_step: int, device: torch.device
+    dataset: Dataset, batch_size: int, seed: int, start_step: int, device: torch.device,
+    shard: tuple[int, int] = (0, 1),
 ) -> Iterator[Batch]:
-    """Yield shuffled full batches forever, starting at batch ``start_step`` of the schedule."""
+    """Yield shuffled full batches forever, starting at batch ``start_step`` of the schedule.
+
+    With ``shard = (rank, world)`` each process gets its even slice of every global batch,
+    so the processes together see exactly the batches of a single-process run.
+    """
+    rank, world = shard
+    local = batch_size // world
     n = len(dataset)  # type: ignore[arg-type]
     per_epoch = n // batch_size
     if per_epoch == 0:
@@ -108,14 +126,15 @@ def iterate_batches(
     epoch, pos = divmod(start_step, per_epoch)
     while True:
         perm = torch.randperm(n, generator=_epoch_generator(seed, epoch))[: per_epoch * batch_size]
+        perm = perm.view(per_epoch, world, local)[:, rank].reshape(-1)
         if tensors is not None:
             perm = perm.to(device)
             for i in range(pos, per_epoch):
-                idx = perm[i * batch_size : (i + 1) * batch_size]
+                idx = perm[i * local : (i + 1) * local]
                 yield tensors.x[idx], (tensors.y[idx] if tensors.y is not None else None)
         else:
-            loader = DataLoader(dataset, batch_size=batch_size, collate_fn=_collate,
-                                sampler=perm[pos * batch_size :].tolist())
+            loader = DataLoader(dataset, batch_size=local, collate_fn=_collate,
+                                sampler=perm[pos * local :].tolist())
             for x, y in loader:
                 yield x.to(device, non_blocking=True), (y.to(device) if y is not None else None)
         epoch, pos = epoch + 1, 0
@@ -148,14 +167,17 @@ def checkpoint_config(run: TrainingRun) -> dict[str, Any]:
 
 
 def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path:
-    """Write a checkpoint of the run's current step and tell the plugins."""
+    """Write a checkpoint of the run's current step and tell the plugins (main process only)."""
     state = {
         "step": run.step,
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "rng": _rng_state(run.device),
+        "scalers": {name: run.model.grad_scalers[id(opt)].state_dict()
+                    for name, opt in optimizers.items() if id(opt) in run.model.grad_scalers},
     }
+    extra = {EMA_WEIGHTS: run.ema.shadow} if run.ema is not None else {}
     path = save_checkpoint(run.out, run.step, checkpoint_config(run), run.model.state_dict(),
-                           state, keep=run.config.run.trainer.keep_checkpoints)
+                           state, keep=run.config.run.trainer.keep_checkpoints, extra_weights=extra)
     run.checkpoint = path
     run.plugins.hook.genforge_on_checkpoint_saved(run=run, step=run.step, path=path)
     return path
@@ -168,6 +190,13 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
         run.model.load_state_dict(read_tensors(ckpt / "model.safetensors"))
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+            if id(opt) in run.model.grad_scalers and name in state.get("scalers", {}):
+                run.model.grad_scalers[id(opt)].load_state_dict(state["scalers"][name])
+        if run.ema is not None:
+            if (ckpt / EMA_WEIGHTS).is_file():
+                run.ema.load(read_tensors(ckpt / EMA_WEIGHTS))
+            else:  # EMA switched on for a resumed run: start averaging from here
+                run.ema = EMA(run.model, run.ema.decay)
     except (KeyError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{ckpt}: does not match this model: {e}".splitlines()[0]) from None
     _set_rng_state(state["rng"], run.device)
@@ -179,36 +208,105 @@ def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
+def _autocast(precision: str, device: torch.device) -> Any:
+    """The autocast context of a precision setting (a no-op for 32-bit)."""
+    if precision == "32":
+        return contextlib.nullcontext()
+    if precision == "16-mixed" and device.type != "cuda":
+        raise ConfigError("trainer.precision = '16-mixed': needs CUDA; use 'bf16' on the CPU")
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _prepare_model(model: GenerativeModel, tcfg: Any, process: Process,
+                   optimizers: dict[str, torch.optim.Optimizer]) -> None:
+    """Apply memory format, BatchNorm sync, compilation, gradient scaling and sync."""
+    if tcfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if tcfg.sync_batchnorm and process.distributed:
+        if model.device.type != "cuda":
+            raise ConfigError("trainer.sync_batchnorm = true: needs CUDA (NCCL)")
+        for name, child in list(model.named_children()):
+            model._modules[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(child)
+    if tcfg.compile:
+        for child in model.children():
+            child.compile()
+    if tcfg.precision == "16-mixed":
+        model.grad_scalers = {id(opt): torch.amp.GradScaler("cuda") for opt in optimizers.values()}
+    if process.distributed:
+        distributed.broadcast_parameters(model)
+        model.grad_sync = functools.partial(distributed.average_gradients, world=process.world)
+
+
 def train(resolved: ResolvedConfig, plugins: Plugins | None = None, resume: bool = False) -> TrainingRun:
-    """Train the configured model; return the finished ``TrainingRun``."""
+    """Train the configured model; return the finished ``TrainingRun``.
+
+    Under ``torchrun`` every process calls this: gradients are averaged across processes,
+    each takes an even share of every batch, and only the main process writes files.
+    """
     plugins = plugins or default_plugins()
     cfg = resolved.run
+    tcfg = cfg.trainer
     out = Path(cfg.out)
     if not resume and (out / "checkpoints" / "latest").exists():
         raise ConfigError(f"out = {str(out)!r}: already holds a run; pass --resume to continue it "
                           f"or choose another output folder")
-    device = select_device(cfg.trainer.device)
+    process = distributed.from_env()
+    if tcfg.batch_size % process.world:
+        raise ConfigError(f"trainer.batch_size = {tcfg.batch_size}: must divide evenly over "
+                          f"{process.world} processes")
+    device = select_device(tcfg.device, process)
+    autocast = _autocast(tcfg.precision, device)
+    created = distributed.init(process, device)
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(cfg.seed)
-        data = load_data(resolved, plugins)
-        model = build_model(resolved, data.info, plugins).to(device)
-        optimizers = model.configure_optimizers()
-        run = TrainingRun(resolved, model, data.info, out, device, plugins)
-        if resume:
-            _restore(run, optimizers)
-        out.mkdir(parents=True, exist_ok=True)
-        model.train()
-        plugins.hook.genforge_on_train_start(run=run)
-        batches = iterate_batches(data.train, cfg.trainer.batch_size, cfg.seed, run.step, device)
-        every = cfg.trainer.checkpoint_every
-        metrics: dict[str, Any] = {}
-        while run.step < cfg.trainer.steps:
-            metrics = model.train_step(next(batches), optimizers)
-            run.step += 1
-            plugins.hook.genforge_on_step_end(run=run, step=run.step, metrics=metrics)
-            if (every and run.step % every == 0) or run.step == cfg.trainer.steps:
-                save(run, optimizers)
-        run.metrics = _as_floats(metrics)
-        plugins.hook.genforge_on_train_end(run=run, metrics=run.metrics)
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(cfg.seed)
+            data = load_data(resolved, plugins)
+            model = build_model(resolved, data.info, plugins).to(device)
+            optimizers = model.configure_optimizers()
+            _prepare_model(model, tcfg, process, optimizers)
+            ema = EMA(model, tcfg.ema_decay) if tcfg.ema_decay > 0 else None
+            run = TrainingRun(resolved, model, data.info, out, device, plugins, process=process, ema=ema)
+            if resume:
+                _restore(run, optimizers)
+            if process.distributed and not process.main:  # decorrelate the noise of each process
+                torch.manual_seed(cfg.seed + 1_000_003 * process.rank + run.step)
+            if process.main:
+                out.mkdir(parents=True, exist_ok=True)
+            _loop(run, optimizers, data.train, autocast)
+    finally:
+        if created:
+            torch.distributed.destroy_process_group()
     return run
+
+
+def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], dataset: Dataset,
+          autocast: Any) -> None:
+    """Run the steps from ``run.step`` to the end, with hooks and checkpoints."""
+    cfg = run.config.run
+    tcfg = cfg.trainer
+    model = run.model
+    model.train()
+    run.plugins.hook.genforge_on_train_start(run=run)
+    batches = iterate_batches(dataset, tcfg.batch_size, cfg.seed, run.step, run.device,
+                              shard=(run.process.rank, run.process.world))
+    metrics: dict[str, Any] = {}
+    while run.step < tcfg.steps:
+        x, y = next(batches)
+        if tcfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast:
+            metrics = model.train_step((x, y), optimizers)
+        if run.ema is not None:
+            run.ema.update()
+        run.step += 1
+        run.plugins.hook.genforge_on_step_end(run=run, step=run.step, metrics=metrics)
+        due = tcfg.checkpoint_every and run.step % tcfg.checkpoint_every == 0
+        if (due or run.step == tcfg.steps) and run.process.main:
+            save(run, optimizers)
+    run.metrics = _as_floats(metrics)
+    if run.process.distributed:
+        run.metrics = distributed.mean_over_processes(run.metrics, run.device)
+        torch.distributed.barrier()
+    run.plugins.hook.genforge_on_train_end(run=run, metrics=run.metrics)

@@ -39,6 +39,7 @@ class GAN(GenerativeModel):
     """Unconditional GAN: DCGAN for square images, MLP for vector data."""
 
     conditional = False
+    ema_scope = "generator."
 
     def __init__(self, config: GANConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
@@ -96,14 +97,12 @@ class GAN(GenerativeModel):
         fake_logits = self.discriminator(fake.detach(), y)
         loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                   + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        loss_d.backward()
-        opt_d.step()
+        self.backward_step(loss_d, opt_d)
 
         opt_g.zero_grad(set_to_none=True)
         gen_logits = self.discriminator(fake, y)
         loss_g = F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits))
-        loss_g.backward()
-        opt_g.step()
+        self.backward_step(loss_g, opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": torch.sigmoid(real_logits).mean().detach(),
                 "d_fake": torch.sigmoid(fake_logits).mean().detach()}

@@ -130,8 +130,7 @@ class VAE(GenerativeModel):
         loss = recon + self.kl_weight() * kl
         opt = optimizers["model"]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.backward_step(loss, opt)
         self.steps_done.add_(1)
         return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
 
