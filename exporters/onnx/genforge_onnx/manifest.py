@@ -1,0 +1,74 @@
+"""The genforge manifest: what an app needs to use an exported file, kept in ``metadata_props``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import genforge
+from genforge_onnx.options import ExportOptions
+from genforge_onnx.verify import Verification
+
+#: Keys every genforge ONNX file carries (``genforge.model`` marks a file as genforge's).
+KEYS = ("genforge.family", "genforge.model", "genforge.version", "opset", "part", "precision",
+        "conditional", "latent_dim", "latent_distribution", "num_classes", "class_names",
+        "output_range", "output_layout", "output_dtype", "sample_shape", "source_sha256",
+        "max_abs_error", "tolerance")
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checkpoint_family(checkpoint: Path) -> str:
+    """The plugin distribution that trained the checkpoint (``_family`` in its config.json)."""
+    try:
+        return str(json.loads((checkpoint / "config.json").read_text()).get("_family", "unknown"))
+    except (OSError, ValueError):
+        return "unknown"
+
+
+def output_layout(shape: tuple[int, ...], uint8: bool) -> str:
+    """``NCHW`` (or ``NHWC`` for uint8) for images, ``NC`` for vectors, ``N`` + one D per axis else."""
+    if len(shape) == 3:
+        return "NHWC" if uint8 else "NCHW"
+    return "NC" if len(shape) == 1 else "N" + "D" * len(shape)
+
+
+def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: tuple[int, ...],
+                   layout: str, output_range: tuple[float, float] | None,
+                   verification: Verification) -> dict[str, str]:
+    """All manifest entries as strings (JSON for lists), from the checkpoint and the export."""
+    model = loaded.model
+    info = loaded.info
+    conditional = bool(model.conditional)
+    uint8 = opts.output == "uint8"
+    weights = Path(loaded.path) / "model.safetensors"
+    return {
+        "genforge.family": checkpoint_family(Path(loaded.path)),
+        "genforge.model": loaded.config.run.model.name,
+        "genforge.version": genforge.__version__,
+        "opset": str(opset),
+        "part": opts.part_name,
+        "precision": "float16" if opts.fp16 else "float32",
+        "conditional": json.dumps(conditional),
+        "latent_dim": str(int(model.latent_dim)),
+        "latent_distribution": "normal",
+        "num_classes": str(int(info.num_classes) if conditional else 0),
+        "class_names": json.dumps(list(info.class_names) if conditional else []),
+        "output_range": json.dumps([0, 255] if uint8 else
+                                   list(output_range) if output_range is not None else None),
+        "output_layout": layout,
+        "output_dtype": "uint8" if uint8 else "float32",
+        "sample_shape": json.dumps(list(sample_shape)),
+        "source_sha256": sha256_of(weights) if weights.is_file() else "",
+        "max_abs_error": f"{verification.max_abs_error:.6g}",
+        "tolerance": f"{verification.tolerance:.6g}",
+    }
