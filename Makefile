@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
-PACKAGES := -e . $(foreach p,$(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml),-e $(dir $(p)))
+PACKAGES := -e . $(foreach p,$(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml),-e $(dir $(p)))
 STAMP  := $(VENV)/.genforge-installed
 
 .PHONY: install demo test bench lint clean
@@ -11,18 +11,21 @@ STAMP  := $(VENV)/.genforge-installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml) | $(BIN)/python
+$(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml) | $(BIN)/python
 	$(PIP) install -c constraints.txt torch
 	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev]"
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install genforge, its plugins and the dev tools
 
-demo: install  ## train a conditional GAN on digits and write a 10x10 class grid
+demo: install  ## train a conditional GAN on digits, write a 10x10 class grid, export to ONNX and sample it
 	rm -rf runs/demo
 	$(BIN)/genforge train --model cgan --out runs/demo
 	$(BIN)/genforge sample runs/demo -n 100 --labels all --seed 0 --out runs/demo/grid.png
-	@echo "demo done: checkpoint runs/demo/checkpoints/latest, class grid runs/demo/grid.png"
+	$(BIN)/genforge export runs/demo --format onnx --out runs/demo/cgan.onnx
+	$(BIN)/genforge-run runs/demo/cgan.onnx -n 100 --labels all --seed 0 --out runs/demo/grid-onnx.png
+	@echo "demo done: checkpoint runs/demo/checkpoints/latest, class grid runs/demo/grid.png,"
+	@echo "           ONNX export runs/demo/cgan.onnx and its class grid runs/demo/grid-onnx.png"
 
 test: install  ## run the whole test suite
 	$(BIN)/python -m pytest -q
@@ -31,7 +34,7 @@ bench: install  ## print the benchmark figures
 	$(BIN)/python benchmarks/train_overhead.py
 
 lint: install
-	$(BIN)/ruff check core plugins exporters tests benchmarks
+	$(BIN)/ruff check core plugins exporters examples tests benchmarks
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from importlib.metadata import distributions
@@ -42,3 +43,33 @@ def fake_plugins(tmp_path, monkeypatch):
     yield build
     for module in modules:
         sys.modules.pop(module, None)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_ok(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its command line and output if it fails."""
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
+    assert out.returncode == 0, f"{' '.join(map(str, cmd))}\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+@pytest.fixture(name="run_ok")
+def run_ok_fixture():
+    """The ``run_ok(cmd, **subprocess_kwargs)`` helper."""
+    return run_ok
+
+
+@pytest.fixture(scope="session")
+def core_venv(tmp_path_factory) -> Path:
+    """A fresh virtualenv with torch (pinned) and the core only, shared by the session's tests.
+
+    Tests install plugins into it (test_install, test_catalogue, test_scaffold); each
+    installs a different distribution, so their order does not matter.
+    """
+    venv = tmp_path_factory.mktemp("venv") / "env"
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
+    run_ok([sys.executable, "-m", "venv", str(venv)])
+    run_ok([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch", str(ROOT)])
+    return venv

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILY_PACKAGES = ("genforge_gan", "genforge_vae", "genforge_onnx", "genforge_runtime")
+FAMILY_PACKAGES = ("genforge_gan", "genforge_vae", "genforge_onnx", "genforge_runtime", "genforge_flow")
 
 
 def test_core_never_names_a_family_or_exporter_package():
@@ -25,16 +24,6 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     assert out.returncode == 0, f"{' '.join(cmd)}\n{out.stdout}\n{out.stderr}"
     return out
-
-
-@pytest.fixture(scope="session")
-def core_venv(tmp_path_factory) -> Path:
-    """A fresh virtualenv with torch (pinned) and the core only."""
-    venv = tmp_path_factory.mktemp("venv") / "env"
-    run([sys.executable, "-m", "venv", str(venv)])
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
-    run([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch", str(ROOT)])
-    return venv
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from genforge.errors import ConfigError
 
@@ -31,6 +31,47 @@ class CatalogueEntry(BaseModel):
     summary: str
     genforge: str = Field(description="supported genforge versions, a PEP 440 specifier")
 
+    @field_validator("genforge")
+    @classmethod
+    def _specifier(cls, value: str) -> str:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            raise ValueError(f"{value!r} is not a PEP 440 version specifier such as '>=0.1,<0.2'") from None
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _nonempty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a folder or a pip requirement")
+        return value
+
+    def resolve_source(self, folder: Path) -> str:
+        """What pip installs: a local path made absolute against ``folder``, or the requirement."""
+        return resolve_source(self.source, folder)
+
+
+def is_path(source: str) -> bool:
+    """True when ``source`` names a local folder or file rather than a pip requirement."""
+    if "://" in source or " @ " in source:
+        return False
+    return source.startswith((".", "/", "~")) or "/" in source or "\\" in source
+
+
+def resolve_source(source: str, folder: Path) -> str:
+    """A local ``source`` as an absolute path (relative ones against ``folder``); else unchanged."""
+    if not is_path(source):
+        return source
+    return str((folder / Path(source).expanduser()).resolve())
+
+
+def catalogue_folder(path: Path | None = None) -> Path:
+    """The folder relative sources resolve against: the catalogue file's own (symlinks followed)."""
+    return (path or BUNDLED).resolve().parent
+
 
 def read_catalogue(path: Path | None = None) -> list[CatalogueEntry]:
     """Read and validate a catalogue file (the bundled one by default)."""
@@ -49,4 +90,8 @@ def read_catalogue(path: Path | None = None) -> list[CatalogueEntry]:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
             raise ConfigError(f"{p}: plugin[{i}].{loc}: {err['msg']}") from None
+    names = [e.name for e in entries]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{p}: plugin name {twice[0]!r} is catalogued twice")
     return entries

@@ -1,0 +1,5 @@
+"""``genforge plugins new``: writes an installable plugin project that passes the conformance kit.
+
+The templates live in ``templates/`` (package data): ``common/`` holds the files every
+project gets, ``generic/``, ``gan/`` and ``vae/`` the model and config of each family kind.
+"""

@@ -1,0 +1,86 @@
+"""Checks through genforge's own trainer and checkpoints: save -> load, no pickle, exact resume."""
+
+from __future__ import annotations
+
+import torch
+
+from genforge.checkpoint import read_tensors, step_dir_name
+from genforge.testing.model_checks import max_diff, seeded
+from genforge.testing.pickles import record_pickle_calls
+from genforge.testing.results import ConformanceError
+from genforge.testing.runs import STEPS, reference_run, train
+from genforge.testing.subject import Subject
+
+STATE_FIX = ("Fix: keep every tensor the model needs in its state_dict (parameters and registered "
+             "buffers); plain attributes are not saved")
+
+
+def _load(subject: Subject, kind: str) -> tuple[object, object]:
+    import genforge
+
+    ref = reference_run(subject, kind)
+    return ref, genforge.load(ref.out, device="cpu", plugins=subject.plugins)
+
+
+def check_save_load(subject: Subject, kind: str) -> None:
+    """A checkpoint written by ``genforge.train`` loads back to identical weights and samples."""
+    ref, loaded = _load(subject, kind)
+    trained, back = ref.run.model, loaded.model
+    a, b = trained.state_dict(), back.state_dict()
+    if set(a) != set(b):
+        raise ConformanceError(f"after save -> load the state_dict keys differ: "
+                               f"{sorted(set(a) ^ set(b))[:5]}. {STATE_FIX}")
+    changed = [k for k in a if not torch.equal(a[k].cpu(), b[k].cpu())]
+    if changed:
+        raise ConformanceError(f"after save -> load, {changed[:5]} differ. {STATE_FIX}")
+    n = 8
+    z = torch.randn(n, trained.latent_dim, generator=seeded(0))
+    labels = torch.arange(n) % ref.run.data_info.num_classes if trained.conditional else None
+    trained.eval()
+    with torch.no_grad():
+        x, y = trained.generate(z, labels).cpu(), back.generate(z, labels).cpu()
+    if x.shape != y.shape or not torch.equal(x, y):
+        diff = max_diff(x, y) if x.shape == y.shape else float("nan")
+        raise ConformanceError(f"after save -> load, generate(z) differs from the trained model's "
+                               f"(max |diff| {diff:.3g}). {STATE_FIX}")
+
+
+def check_no_pickle(subject: Subject, kind: str) -> None:
+    """Training, saving and loading use no pickle, and the run folder holds none."""
+    ref = reference_run(subject, kind)
+    fix = ("Fix: genforge checkpoints hold safetensors and JSON only; keep state in the model's "
+           "state_dict (registered buffers) and let genforge save it")
+    if ref.pickle_files:
+        files = ", ".join(str(p) for p in ref.pickle_files)
+        who = f" (written by {ref.pickle_calls[0]})" if ref.pickle_calls else ""
+        raise ConformanceError(f"pickle-based save: the run folder holds pickle files: {files}{who}. "
+                               f"{fix}")
+    if ref.pickle_calls:
+        raise ConformanceError(f"pickle-based save: training and checkpointing called "
+                               f"{ref.pickle_calls[0]}. {fix}")
+    with record_pickle_calls() as calls:
+        _load(subject, kind)
+    if calls:
+        raise ConformanceError(f"pickle-based load: genforge.load called {calls[0]}. {fix}")
+
+
+def check_resume(subject: Subject, kind: str) -> None:
+    """Stopping at step 2 and resuming to step 4 matches an uninterrupted 4-step run exactly."""
+    ref = reference_run(subject, kind)
+    half = train(subject, kind, STEPS // 2)
+    resumed = train(subject, kind, STEPS, out=half.out, resume=True)
+    name = step_dir_name(STEPS)
+    a = read_tensors(ref.out / "checkpoints" / name / "model.safetensors")
+    b = read_tensors(resumed.out / "checkpoints" / name / "model.safetensors")
+    changed = [k for k in a if k not in b or not torch.equal(a[k], b[k])]
+    fix = ("Fix: keep all training state (step counters, schedules) in registered buffers or the "
+           "optimizers, and draw training noise from torch's global RNG; genforge saves all three")
+    if changed:
+        k = changed[0]
+        diff = f" (max |diff| {max_diff(a[k], b[k]):.3g})" if k in b and a[k].shape == b[k].shape else ""
+        raise ConformanceError(f"resume is not exact: weights at step {STEPS} after resuming from "
+                               f"step {STEPS // 2} differ from an uninterrupted run in {changed[:5]}"
+                               f"{diff}. {fix}")
+    if ref.run.metrics != resumed.run.metrics:
+        raise ConformanceError(f"resume is not exact: step-{STEPS} losses {resumed.run.metrics} after "
+                               f"resuming differ from an uninterrupted run's {ref.run.metrics}. {fix}")

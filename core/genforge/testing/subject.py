@@ -1,0 +1,131 @@
+"""``Subject``: one registered model under test, with its tiny config and tiny data."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from genforge.config import validate_section
+from genforge.errors import GenforgeError
+from genforge.plugins import Entry, Plugins, default_plugins
+from genforge.testing.results import ConformanceError
+
+#: The two kinds of data every family must handle, as sections of a run config.
+DATA_SECTIONS: dict[str, dict[str, Any]] = {
+    "image": {"name": "digits", "size": 8},
+    "vector": {"name": "toy2d", "n_train": 256, "n_test": 64},
+}
+DATA_KINDS = tuple(DATA_SECTIONS)
+
+
+def broken_plugins(plugins: Plugins) -> list[str]:
+    """One line per plugin that failed to load: ``name (dist version): error``."""
+    return [f"plugin {r.name!r} ({r.label}): {r.error}" for r in plugins.records if r.error]
+
+
+@functools.cache
+def _load_data(kind: str, plugins: Plugins) -> Any:
+    section = dict(DATA_SECTIONS[kind])
+    entry = plugins.registries["data_sources"][section.pop("name")]
+    return entry.load()(validate_section(entry.config_cls, section, "data"))
+
+
+@dataclass
+class Subject:
+    """A model name, the plugins that registered it, and kit-level config overrides.
+
+    The tiny config is the config class's defaults, then the ``tiny`` dict the plugin
+    registered with the model (``register(..., tiny={...})``), then ``overrides``.
+    """
+
+    name: str
+    plugins: Plugins = field(default_factory=default_plugins)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def entry(self) -> Entry:
+        """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
+        entry = self.plugins.registries["models"].get(self.name)
+        if entry is not None:
+            return entry
+        lines = [f"model {self.name!r} is not registered"]
+        lines += broken_plugins(self.plugins)
+        known = ", ".join(self.plugins.names("models")) or "none"
+        lines.append(f"registered models: {known}. Fix: register it in the plugin's "
+                     "genforge_register_models hook, and make the plugin load")
+        raise ConformanceError("; ".join(lines))
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model was registered as label-conditioned."""
+        return bool(self.entry.options.get("conditional", False))
+
+    def model_class(self) -> Any:
+        """The registered model class (imports the model's module, and so torch)."""
+        try:
+            return self.entry.load()
+        except GenforgeError as e:
+            raise ConformanceError(f"{e}. Fix: the registered target must be an importable "
+                                   "'module:Class' string or the class itself") from None
+
+    def tiny(self) -> dict[str, Any]:
+        """The model-section options the kit builds with (registered ``tiny`` + overrides)."""
+        registered = self.entry.options.get("tiny") or {}
+        if not isinstance(registered, dict):
+            raise ConformanceError(f"register(..., tiny={registered!r}): expected a dict of "
+                                   "[model] options. Fix: pass a dict such as {'hidden': 16}")
+        return {**copy.deepcopy(registered), **copy.deepcopy(self.overrides)}
+
+    def config(self) -> BaseModel:
+        """The validated tiny config."""
+        try:
+            return validate_section(self.entry.config_cls, self.tiny(), "model")
+        except GenforgeError as e:
+            raise ConformanceError(f"the tiny config does not validate: {e}. Fix: give every "
+                                   "config field a default and make the registered tiny "
+                                   "options valid") from None
+
+    def data(self, kind: str) -> Any:
+        """The kit's tiny ``genforge.Data`` of one kind (digits 8x8 or toy2d), cached."""
+        return _load_data(kind, self.plugins)
+
+    def build(self, kind: str) -> Any:
+        """A fresh model for ``kind`` data (``ConformanceError`` if it cannot be built)."""
+        from genforge.model import GenerativeModel
+
+        info = self.data(kind).info
+        cls, cfg = self.model_class(), self.config()
+        try:
+            model = cls(cfg, info)
+        except Exception as e:
+            raise ConformanceError(
+                f"{cls.__name__}(config, data_info) failed for {kind} data of shape "
+                f"{tuple(info.shape)}: {type(e).__name__}: {e}. Fix: every family must build "
+                f"from its config defaults (plus its registered tiny options) for image and "
+                f"2-D vector data") from None
+        if not isinstance(model, GenerativeModel):
+            raise ConformanceError(f"{cls.__name__} is not a genforge.GenerativeModel. Fix: "
+                                   "subclass genforge.GenerativeModel")
+        return model
+
+    def batch(self, kind: str, n: int = 16) -> tuple[Any, Any]:
+        """The first ``n`` training examples of ``kind`` data and their labels."""
+        train = self.data(kind).train
+        return train.x[:n].clone(), (train.y[:n].clone() if train.y is not None else None)
+
+    def run_config(self, kind: str, out: str, steps: int) -> dict[str, Any]:
+        """A tiny run config (CPU, batch 16, a checkpoint every 2 steps, no progress bar)."""
+        return {
+            "seed": 0, "out": out, "model": {"name": self.name, **self.tiny()},
+            "data": dict(DATA_SECTIONS[kind]),
+            "trainer": {"steps": steps, "batch_size": 16, "device": "cpu", "checkpoint_every": 2,
+                        "log_every": 1, "sample_every": 0, "grid_samples": 4, "progress": False,
+                        "keep_checkpoints": 5},
+        }

@@ -1,0 +1,8 @@
+"""The VAE family passes genforge's conformance kit (one test per model and check)."""
+
+from genforge.testing import parametrize_with_checks
+
+
+@parametrize_with_checks(["vae", "cvae"])
+def test_conformance(model, check):
+    check(model)
