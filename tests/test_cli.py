@@ -23,7 +23,9 @@ print("TORCH-FREE", code)
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["plugins", "-v"], ["plugins", "available"],
-                                  ["train", "--help"], ["--version"]])
+                                  ["plugins", "new", "--help"], ["plugins", "install", "--help"],
+                                  ["plugins", "install", "flow", "--dry-run"], ["train", "--help"],
+                                  ["--version"]])
 def test_help_and_plugin_listing_do_not_import_torch(argv):
     code = NO_TORCH.format(argv=argv)
     wrapped = f"try:\n    exec({code!r})\nexcept SystemExit as e:\n" \

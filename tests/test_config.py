@@ -26,7 +26,7 @@ def test_toml_file_flags_and_overrides_combine(tmp_path, plugins):
 
 def test_family_defaults_fill_in_under_user_values(plugins):
     cfg = resolve(build_raw(model="cgan"), plugins)
-    assert cfg.data.size == 16 and cfg.run.trainer.steps == 1000  # the GAN family's defaults
+    assert cfg.data.size == 16 and cfg.run.trainer.steps == 2000  # the GAN family's defaults (cgan on digits)
     cfg = resolve(build_raw(model="cgan", steps=5, overrides=["data.size=8"]), plugins)
     assert cfg.data.size == 8 and cfg.run.trainer.steps == 5
     cfg = resolve(build_raw(model="gan", data="toy2d"), plugins)

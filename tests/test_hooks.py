@@ -47,6 +47,10 @@ def recording_plugin(events: list) -> types.SimpleNamespace:
         register("always-one", lambda samples, real: 1.0, "a constant")
 
     @hookimpl
+    def genforge_register_feature_extractors(register):
+        register("noise", "genforge.metrics.extractor:DIGITS_WEIGHTS", "the digits extractor, reused")
+
+    @hookimpl
     def genforge_register_exporters(register):
         register("null", types.SimpleNamespace(export=lambda loaded, path, options: path), "nothing")
 
@@ -93,6 +97,7 @@ def test_all_hooks_fire_in_order(tmp_path):
     events: list = []
     plugins = Plugins(extra=[recording_plugin(events)])
     assert "always-one" in plugins.names("metrics") and "null" in plugins.names("exporters")
+    assert plugins.get("feature_extractors", "noise").load().name == "digits.safetensors"
     args = build_parser(plugins).parse_args(["hello", "--name", "genforge"])
     args.handler(args)
     assert events == [("hello", "genforge")]

@@ -16,6 +16,9 @@ from genforge import __version__
 from genforge.errors import GenforgeError
 from genforge.plugins import Plugins, default_plugins
 
+#: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
+FAMILY_KINDS = ("generic", "gan", "vae")
+
 
 class CommandRegistry:
     """What ``genforge_register_commands`` receives: adds subcommands to the CLI."""
@@ -122,35 +125,71 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Handle ``genforge eval``: metrics over seeds as a table (and optionally JSON)."""
+    """Handle ``genforge eval``: metrics over seeds beside the perfect-generator floor (and JSON)."""
     import json
 
     from genforge.api import load
     from genforge.evaluate import evaluate
+    from genforge.metrics.report import eval_table
 
     loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    results = evaluate(loaded, metrics, n=args.n, seeds=args.seeds, options={"k": args.k},
-                       plugins=args.plugins)
-    print(f"{loaded.path}: {args.seeds} seeds, n={args.n} generated samples, k={args.k}")
-    print(f"{'value':24s} {'mean':>12s} {'± std':>10s}")
-    for key, summary in results.items():
-        print(f"{key:24s} {summary['mean']:12.4f} {summary['std']:10.4f}")
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    options: dict[str, Any] = {"k": args.k, **({"extractor": args.extractor} if args.extractor else {})}
+    meta: dict[str, Any] = {}
+    results = evaluate(loaded, metrics, n=args.n, seeds=args.seeds, options=options,
+                       plugins=args.plugins, floor=not args.no_floor, meta=meta)
+    run = loaded.config.run
+    print(f"{loaded.path}: {run.model.name} on {run.data.name}" + (", EMA weights" if loaded.ema else ""))
+    print(eval_table(results, meta))
     if args.json:
         payload = {"checkpoint": str(loaded.path), "n": args.n, "seeds": args.seeds, "k": args.k,
-                   "results": results}
+                   "meta": meta, "results": results}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+def cmd_features_train(args: argparse.Namespace) -> int:
+    """Handle ``genforge features train``: fit a feature extractor to a data source, save it."""
+    import time
+
+    from genforge.metrics.extractor import save_extractor
+    from genforge.metrics.extractor_training import train_for_data
+
+    start = time.perf_counter()
+    recipe = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    extractor = train_for_data(args.data, args.set, args.plugins, objective=args.objective, **recipe)
+    path = save_extractor(extractor, args.out)
+    meta = extractor.meta
+    accuracy = f", held-out accuracy {meta['test_accuracy']:.4f}" if "test_accuracy" in meta else ""
+    print(f"trained a {meta['objective']} extractor on {meta['train_images']} images in "
+          f"{time.perf_counter() - start:.1f} s{accuracy}; wrote {path}")
+    print(f"use it with: genforge eval RUN --extractor {path}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Handle ``genforge plot``: loss and metric curves of a run to a PNG."""
+    from genforge.plot import plot_run
+
+    path = plot_run(args.run, args.out)
+    print(f"wrote {path}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Handle ``genforge export``: hand a loaded checkpoint to the exporter named by ``--format``."""
     from genforge.api import load
+    from genforge.config import parse_value
 
     entry = args.plugins.get("exporters", args.format)
     exporter = entry.load()
     loaded = load(args.checkpoint, device="cpu", ema=not args.no_ema)
     options = {"opset": args.opset, "fp16": args.fp16, "output": args.output, "part": args.part}
+    for assignment in args.option or []:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key:
+            raise GenforgeError(f"--option {assignment!r}: expected KEY=VALUE")
+        options[key.strip()] = parse_value(value.strip())
     path = exporter.export(loaded, Path(args.out), options)
     print(f"exported {loaded.path} to {path}")
     return 0
@@ -184,6 +223,28 @@ def cmd_plugins_available(args: argparse.Namespace) -> int:
         mark = "installed" if item.distribution in installed else "not installed"
         print(f"{item.name:12s} {item.distribution:20s} {mark:14s} {item.summary}")
     return 0
+
+
+def cmd_plugins_new(args: argparse.Namespace) -> int:
+    """Handle ``genforge plugins new``: write a plugin project that passes the conformance kit."""
+    from genforge.scaffold.project import write_project
+
+    taken = args.plugins.registries["models"].get(args.name)
+    if taken is not None:
+        raise GenforgeError(f"model name {args.name!r} is already registered by {taken.plugin.label}; "
+                            "choose another name (names are global across installed plugins)")
+    folder = write_project(args.name, args.family_kind, args.dir)
+    print(f"wrote {folder}: a {args.family_kind} family registering model {args.name!r}")
+    print(f"next:  cd {folder} && pip install -e '.[test]' && pytest")
+    return 0
+
+
+def cmd_plugins_install(args: argparse.Namespace) -> int:
+    """Handle ``genforge plugins install``: check the plugin's genforge range, then pip-install it."""
+    from genforge.installer import install
+
+    return install(args.name, source=args.source, registry=args.registry, editable=args.editable,
+                   dry_run=args.dry_run)
 
 
 def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
@@ -226,16 +287,40 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("eval", help="evaluate a trained model with registered metrics",
-                       description="Run metrics over several seeds; prints mean and spread.")
+                       description="Run metrics over several seeds on generated samples against the "
+                       "held-out split; prints mean ± std beside the floor a perfect generator reaches "
+                       "(the training split scored the same way).")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
     p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
-    p.add_argument("--metrics", default="nll", help="comma-separated metric names (default nll)")
+    p.add_argument("--metrics", help="comma-separated metric names (default: all that apply)")
     p.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
     p.add_argument("--k", type=int, default=100, help="importance samples for nll (default 100)")
+    p.add_argument("--extractor", help="feature extractor file (default: the data source's own)")
+    p.add_argument("--no-floor", action="store_true", help="skip the perfect-generator floor")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("features", help="feature extractors for the evaluation metrics")
+    p.set_defaults(handler=lambda a, p=p: (p.print_help(), 0)[1])
+    fsub = p.add_subparsers(metavar="ACTION")
+    ft = fsub.add_parser("train", help="train a feature extractor on a data source's training split",
+                         description="Train a small CNN on the training split (a classifier with "
+                         "labels, else a rotation predictor) and save it as safetensors.")
+    ft.add_argument("--data", default="digits", help="data source name (default digits)")
+    ft.add_argument("--set", action="append", metavar="data.KEY=VALUE", help="a data option")
+    ft.add_argument("--out", required=True, help="output file (.safetensors)")
+    ft.add_argument("--objective", choices=["auto", "classes", "rotation"], default="auto",
+                    help="auto: classes when the data has labels, else rotation")
+    ft.add_argument("--epochs", type=int, help="training epochs (default 40)")
+    ft.add_argument("--seed", type=int, help="random seed (default 0)")
+    ft.set_defaults(handler=cmd_features_train)
+
+    p = sub.add_parser("plot", help="draw a run's loss and metric curves to a PNG (needs matplotlib)")
+    p.add_argument("run", help="run folder (reads its metrics.jsonl)")
+    p.add_argument("--out", help="output PNG (default: RUN/curves.png)")
+    p.set_defaults(handler=cmd_plot)
 
     p = sub.add_parser("export", help="export a trained model with a registered exporter",
                        description="Export a checkpoint's generator (or decoder) for deployment.")
@@ -248,6 +333,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--output", choices=["float", "uint8"], default="float",
                    help="float [N,C,H,W] in [0,1] (default) or uint8 [N,H,W,C]")
     p.add_argument("--part", default=None, help="which network, e.g. decoder or encoder (VAE)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="an exporter-specific option, e.g. name=digits or max_batch_size=64 (triton)")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
@@ -257,6 +344,25 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     pa = psub.add_parser("available", help="list the plugins catalogued in registry.toml")
     pa.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
     pa.set_defaults(handler=cmd_plugins_available)
+    pn = psub.add_parser("new", help="write a new plugin project (passes the conformance kit)",
+                         description="Write an installable plugin project: pyproject with the entry "
+                         "point and the supported genforge range, model, config, README and a test "
+                         "running genforge's conformance kit.")
+    pn.add_argument("name", help="the model name it registers (the project is genforge-NAME)")
+    pn.add_argument("--family-kind", choices=FAMILY_KINDS, default="generic",
+                    help="starting model: generic (a Gaussian), gan or vae (default generic)")
+    pn.add_argument("--dir", type=Path, help="project folder (default: ./genforge-NAME)")
+    pn.set_defaults(handler=cmd_plugins_new)
+    pi = psub.add_parser("install", help="pip-install a catalogued plugin into this environment",
+                         description="Check the plugin's supported genforge range against this "
+                         "genforge, then install it with this Python's pip.")
+    pi.add_argument("name", help="catalogued plugin name (see `genforge plugins available`)")
+    pi.add_argument("--from", dest="source", metavar="PATH_OR_REQUIREMENT",
+                    help="install from this folder or pip requirement (needed for uncatalogued names)")
+    pi.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
+    pi.add_argument("-e", "--editable", action="store_true", help="install a local folder editable")
+    pi.add_argument("--dry-run", action="store_true", help="print the pip command instead of running it")
+    pi.set_defaults(handler=cmd_plugins_install)
 
     plugins.hook.genforge_register_commands(cli=CommandRegistry(sub))
     return parser

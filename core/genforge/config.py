@@ -43,6 +43,13 @@ class TrainerConfig(BaseModel):
     keep_checkpoints: int = Field(3, gt=0, description="how many step folders to keep")
     grid_samples: int = Field(64, gt=0, description="samples in a grid (conditional: per class x 10)")
     progress: bool = Field(True, description="show a progress bar")
+    eval_every: int = Field(0, ge=0, description="steps between evaluations logged to metrics.jsonl "
+                            "(0: off); also at the last step")
+    eval_metrics: list[str] = Field(default_factory=list, description="metrics to run when evaluating "
+                                    "(empty: every metric that applies)")
+    eval_n: int = Field(1000, gt=5, description="generated samples per evaluation")
+    eval_extractor: str = Field("", description="feature extractor file for evaluation (empty: the "
+                                "one registered for the data source)")
     precision: Literal["32", "bf16", "16-mixed"] = Field(
         "32", description="32: float32; bf16: bfloat16 autocast; 16-mixed: float16 autocast with "
         "gradient scaling (CUDA)")
@@ -180,12 +187,15 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
         raise ConfigError(f"model.name: missing; choose one of: {names}")
     entry = plugins.get("models", str(model_section["name"]))
     defaults = copy.deepcopy(entry.options.get("defaults") or {})
+    per_data = defaults.pop("per_data", {})  # {data source name: sections} suggested for that source
     data_default = defaults.get("data", {})
     user_data = raw.get("data", {}) if isinstance(raw.get("data"), dict) else {}
     if user_data.get("name", data_default.get("name", DEFAULT_DATA)) != data_default.get(
         "name", DEFAULT_DATA
     ):
         defaults.pop("data", None)
+    chosen = user_data.get("name", data_default.get("name", DEFAULT_DATA))
+    defaults = merge_under(defaults, per_data.get(chosen, {}))
     raw = merge_under(defaults, raw)
     if not strict:
         known = set(RunConfig.model_fields)

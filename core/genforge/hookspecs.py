@@ -19,13 +19,16 @@ hookimpl = pluggy.HookimplMarker("genforge")
 def genforge_register_models(register: Any) -> None:
     """Register model families.
 
-    Call ``register(name, model_cls, config_cls, *, conditional, summary, defaults=None)``
-    once per model name. ``model_cls`` is a ``GenerativeModel`` subclass or a
-    ``"module:Class"`` string, imported only when a model is built (keeps the
+    Call ``register(name, model_cls, config_cls, *, conditional, summary, defaults=None,
+    tiny=None)`` once per model name. ``model_cls`` is a ``GenerativeModel`` subclass
+    or a ``"module:Class"`` string, imported only when a model is built (keeps the
     entry module free of torch). ``config_cls`` is a pydantic model holding the
     model section of a run config. ``defaults`` is an optional dict of run-config
     sections (``{"data": {...}, "trainer": {...}}``) suggested for this model;
-    the user's values always win.
+    the user's values always win. ``defaults["per_data"]`` may map a data source
+    name to sections suggested when training on that source (``{"toy2d": {"trainer":
+    {...}, "model": {...}}}``). ``tiny`` is a dict of model-section options with which
+    the conformance kit (``genforge.testing``) builds a small, quick model.
 
     :param register: the callback described above.
 
@@ -52,7 +55,10 @@ def genforge_register_exporters(register: Any) -> None:
     """Register exporters.
 
     Call ``register(name, exporter, summary)``. ``exporter`` (or a
-    ``"module:attr"`` string) has ``export(model, path, options) -> Path``.
+    ``"module:attr"`` string) has ``export(loaded, path, options) -> Path``, where
+    ``loaded`` is the ``genforge.LoadedModel`` that ``genforge.load`` returns and
+    ``options`` holds the ``genforge export`` flags (``opset``, ``fp16``, ``output``,
+    ``part``, and each ``--option KEY=VALUE``).
 
     :param register: the callback described above.
 
@@ -65,7 +71,29 @@ def genforge_register_metrics(register: Any) -> None:
     """Register evaluation metrics.
 
     Call ``register(name, metric, summary)``. ``metric`` (or a ``"module:attr"``
-    string) is a callable scoring generated samples against real data.
+    string) is a callable scoring generated samples against real data:
+    ``metric(ctx) -> dict[str, float]`` with ``ctx`` a ``genforge.evaluate.EvalContext``.
+    Optional keywords: ``applies`` (``ctx -> bool``, or a ``"module:attr"`` string: the
+    metric joins ``genforge eval``'s default set where it applies) and ``floor=False``
+    (no perfect-generator floor, as for likelihoods).
+
+    :param register: the callback described above.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def genforge_register_feature_extractors(register: Any) -> None:
+    """Register feature extractors for data sources.
+
+    Call ``register(data_source, extractor, summary)``. ``data_source`` is the name
+    of the data source whose images the extractor embeds; ``extractor`` is the path
+    of an extractor file (safetensors, as ``genforge features train`` writes), or a
+    callable (or ``"module:attr"`` string) returning such a path or a
+    ``genforge.metrics.extractor.FeatureExtractor``. ``genforge eval`` uses it for
+    the feature-space metrics (``fd``, ``kid``, ``precision`` ...) and ``classes``
+    of models trained on that source, unless ``--extractor`` names another file.
 
     :param register: the callback described above.
 

@@ -23,12 +23,14 @@ from genforge import hookspecs
 from genforge.errors import PluginError
 
 GROUP = "genforge"
-BUILTIN_PLUGINS = ("genforge.data.plugin", "genforge.metrics.plugin", "genforge.features")
+BUILTIN_PLUGINS = ("genforge.data.plugin", "genforge.metrics.plugin", "genforge.features",
+                   "genforge.metrics.during_training")
 REGISTRIES = {
     "models": "genforge_register_models",
     "data_sources": "genforge_register_data_sources",
     "exporters": "genforge_register_exporters",
     "metrics": "genforge_register_metrics",
+    "feature_extractors": "genforge_register_feature_extractors",
 }
 
 
@@ -194,7 +196,7 @@ class Plugins:
 
     @property
     def registries(self) -> dict[str, dict[str, Entry]]:
-        """All registries by kind (``models``, ``data_sources``, ``exporters``, ``metrics``)."""
+        """All registries by kind (``models``, ``data_sources``, ``metrics``, ...)."""
         if self._registries is None:
             self._registries = self._build()
         return self._registries

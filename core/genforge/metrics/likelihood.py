@@ -8,6 +8,12 @@ from genforge.errors import GenforgeError
 from genforge.evaluate import EvalContext
 
 
+def applies(ctx: EvalContext) -> bool:
+    """The model has ``log_likelihood`` and the data a held-out split."""
+    model = ctx.loaded.model if ctx.loaded is not None else None
+    return callable(getattr(model, "log_likelihood", None)) and ctx.data.test is not None
+
+
 def nll(ctx: EvalContext) -> dict[str, float]:
     """Mean negative of each bound ``log_likelihood`` returns, in nats per example.
 

@@ -1,0 +1,234 @@
+"""Sample quality of every installed family with its default config, beside the floor.
+
+Trains each installed model family with its default config on digits, and ``gan`` on
+the three toy2d sets, then scores each with every metric that applies (``genforge
+eval``'s default set) on a fixed number of generated samples per seed, against the
+held-out split, mean ± std over seeds. The floor column is what a perfect generator
+reaches: training images scored the same way. Writes markdown tables (with the exact
+command) to ``docs/results.md``, a sample grid per model under ``docs/images/``, and
+the digits table into README.md between the ``quality-table`` markers.
+
+    OMP_NUM_THREADS=1 python benchmarks/quality.py [--seeds 5] [--n 1000] [--k 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import genforge
+from genforge.config import build_raw, resolve
+from genforge.evaluate import evaluate
+from genforge.images import save_samples
+from genforge.metrics.report import BETTER, cell, shape_text
+from genforge.plugins import default_plugins
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_SETS = ("8gaussians", "25gaussians", "swissroll")
+ROWS = ["fd", "kid", "precision", "recall", "density", "coverage", "class_accuracy", "classes_hit",
+        "memorisation_ratio", "modes_captured", "high_quality", "nll_elbo", "nll_iwae"]
+
+
+def load_average() -> float:
+    """The 1-minute load average (other processes slow the timings down), or -1."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return -1.0
+
+
+def train_and_score(name: str, data: dict[str, Any] | None, out: Path, args: argparse.Namespace,
+                    images: Path, label: str) -> dict[str, Any]:
+    """Train ``name`` with its defaults (on ``data`` if given), evaluate it, save a sample grid."""
+    config: dict[str, Any] = {"model": {"name": name}, "out": str(out / label),
+                              "trainer": {"progress": False}}
+    if data is not None:
+        config["data"] = data
+    load_before = load_average()
+    start = time.perf_counter()
+    run = genforge.train(config)
+    wall = time.perf_counter() - start
+    loaded = genforge.load(run.out, device="cpu")
+    meta: dict[str, Any] = {}
+    start = time.perf_counter()
+    results = evaluate(loaded, None, n=args.n, seeds=args.seeds, options={"k": args.k}, floor=True,
+                       meta=meta)
+    eval_wall = time.perf_counter() - start
+    tcfg = run.config.run.trainer
+    if loaded.model.conditional:
+        k = loaded.info.num_classes
+        grid, nrow = loaded.sample(10 * k, labels=[c for c in range(k) for _ in range(10)], seed=0), 10
+    else:
+        grid, nrow = loaded.sample(1000 if loaded.info.kind == "vector" else 100, seed=0), 10
+    image = save_samples(grid.numpy(), images / f"quality-{label}.png", nrow=nrow)
+    entry = {"model": name, "label": label, "data": run.config.to_dict()["data"],
+             "train_seconds": wall, "eval_seconds": eval_wall, "load_average": [load_before, load_average()],
+             "steps": tcfg.steps, "batch_size": tcfg.batch_size, "ema_decay": getattr(tcfg, "ema_decay", 0.0),
+             "trained_shape": list(loaded.info.shape), "image": str(image.relative_to(ROOT)),
+             "meta": meta, "results": results}
+    entry["suite_seconds"] = suite_seconds(meta)
+    nll = meta["seconds_by_metric"].get("nll")
+    print(f"{label}: trained {tcfg.steps} steps x {tcfg.batch_size} at {shape_text(loaded.info.shape)} in "
+          f"{wall:.1f} s (load {load_before:.1f}); sample metrics {entry['suite_seconds']:.2f} s per seed "
+          f"for n={args.n} (sampling excluded)" + (f", nll {nll:.2f} s" if nll is not None else ""),
+          flush=True)
+    for key, s in results.items():
+        print(f"  {key:20s} {cell(s):>22s}   floor {cell(s.get('floor')):>22s}", flush=True)
+    return entry
+
+
+def suite_seconds(meta: dict[str, Any]) -> float:
+    """Seconds per seed of the sample-based metrics (all but ``nll``), the model's sampling excluded."""
+    return sum(v for k, v in meta["seconds_by_metric"].items() if k != "nll")
+
+
+def floor_cell(entries: list[dict[str, Any]], key: str) -> str:
+    """The floor of ``key`` from the first entry that has one."""
+    for e in entries:
+        s = e["results"].get(key, {}).get("floor")
+        if s:
+            return cell(s)
+    return "-"
+
+
+def table(entries: list[dict[str, Any]], floor_label: str) -> list[str]:
+    """A markdown table: one row per value, the floor, then one column per model."""
+    keys = [k for k in ROWS if any(k in e["results"] for e in entries)]
+    keys += [k for e in entries for k in e["results"] if k not in keys and k not in ROWS]
+    head = ["value", "better", floor_label, *[f"`{e['label']}`" for e in entries]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in keys:
+        row = [key, BETTER.get(key, ""), floor_cell(entries, key)]
+        row += [cell(e["results"].get(key)) for e in entries]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("| training time | | | " + " | ".join(f"{e['train_seconds']:.0f} s" for e in entries) + " |")
+    lines.append("| trained at | | | " + " | ".join(shape_text(e["trained_shape"]) for e in entries) + " |")
+    lines.append("| steps x batch | | | " + " | ".join(f"{e['steps']} x {e['batch_size']}"
+                                                     + (f", EMA {e['ema_decay']}" if e["ema_decay"] else "")
+                                                     for e in entries) + " |")
+    return lines
+
+
+def write_markdown(digits: list[dict[str, Any]], toys: list[dict[str, Any]], args: argparse.Namespace,
+                   command: str, seconds: list[float]) -> str:
+    """The body of docs/results.md."""
+    first = (digits or toys)[0]["meta"]
+    scored = shape_text(first.get("scored_shape")) if digits else ""
+    lines = [
+        "# Sample quality of the default configs",
+        "",
+        "Generated by `benchmarks/quality.py`; reproduce with:",
+        "",
+        "```", command, "```", "",
+        f"Machine: {os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch thread(s); training times are wall-clock on a shared machine "
+        f"(load average in `docs/results.json`).",
+        "",
+        f"Every value is the mean ± std over {args.seeds} seeds of n = {args.n} generated samples "
+        "scored against the held-out split. The **floor** is what a perfect generator reaches: "
+        f"{first.get('floor_n')} training images scored the same way (train split vs held-out split), "
+        "so it shows how far each model is from the limit. The sample-based metrics took "
+        f"{min(seconds):.2f}-{max(seconds):.2f} s per seed for n = {args.n} on CPU, all of them together "
+        "(features, k-NN, kernels, sharing cached features; the model's own sampling and `nll` not "
+        "counted).",
+        "",
+    ]
+    if digits:
+        lines += [
+            "## Digits",
+            "",
+            f"Images are scored at the native {scored}: models trained at 16x16 are area-averaged "
+            f"back down first. Features: {first.get('extractor')} (the 128-unit penultimate layer of a "
+            f"small CNN trained on the digits train split). `nll_*` (nats per image, IWAE with k = {args.k}) "
+            "is for models with a likelihood; it has no floor.",
+            "",
+            *table(digits, "floor (train vs held-out)"),
+            "",
+            " ".join(f"![{e['label']}](images/{Path(e['image']).name})" for e in digits),
+            "",
+        ]
+    if toys:
+        lines += [
+            "## toy2d",
+            "",
+            "`gan` on the toy2d sets (features: the raw 2-D coordinates). A sample is high quality "
+            "within 3 standard deviations of its nearest mode; a mode is captured with at least 0.8% "
+            "of the samples as high-quality samples near it.",
+            "",
+        ]
+        for e in toys:
+            lines += [f"### {e['data']['dataset']}", "", *table([e], "floor"), "",
+                      f"![{e['label']}](images/{Path(e['image']).name})", ""]
+    return "\n".join(lines)
+
+
+def update_readme(digits_lines: list[str]) -> None:
+    """Replace the README block between the quality-table markers (if the markers are there)."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    pattern = re.compile(r"(<!-- quality-table:start -->\n).*?(<!-- quality-table:end -->)", re.S)
+    if pattern.search(text):
+        block = "\n".join(digits_lines) + "\n"
+        readme.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark and write the results files."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="evaluation seeds (default 5)")
+    parser.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
+    parser.add_argument("--k", type=int, default=500, help="importance samples for nll (default 500)")
+    parser.add_argument("--models", help="comma-separated models (default: every installed one)")
+    parser.add_argument("--no-toy", action="store_true", help="skip gan on the toy2d sets")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md", help="markdown file")
+    parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images", help="sample grids")
+    parser.add_argument("--runs", type=Path, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    args = parser.parse_args(argv)
+    command = "OMP_NUM_THREADS=1 python benchmarks/quality.py " + " ".join(argv if argv is not None
+                                                                          else sys.argv[1:])
+    names = args.models.split(",") if args.models else default_plugins().names("models")
+    digits: list[dict[str, Any]] = []
+    toys: list[dict[str, Any]] = []
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.runs or Path(tmp)
+        for name in names:
+            suggested = resolve(build_raw({"model": {"name": name}}), default_plugins()).run.data.name
+            data = None if suggested == "digits" else {"name": "digits"}
+            try:
+                digits.append(train_and_score(name, data, out, args, args.images, name))
+            except Exception as e:  # one broken family must not hide the others' figures
+                failures.append(f"{name}: {type(e).__name__}: {e}")
+                print(f"{name}: FAILED: {failures[-1]}", flush=True)
+        if not args.no_toy and "gan" in default_plugins().names("models"):
+            for dataset in TOY_SETS:
+                toys.append(train_and_score("gan", {"name": "toy2d", "dataset": dataset}, out, args,
+                                            args.images, f"gan-{dataset}"))
+    seconds = [e["suite_seconds"] for e in digits + toys]
+    text = write_markdown(digits, toys, args, command.strip(), seconds)
+    if failures:
+        text += "\n## Families that failed\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    report = {"command": command, "digits": digits, "toy2d": toys, "failures": failures}
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if digits and not args.no_readme:
+        update_readme(table(digits, "floor (train vs held-out)"))
+    print(f"wrote {args.out}, {args.out.with_suffix('.json')} and {len(digits) + len(toys)} grids "
+          f"under {args.images}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
