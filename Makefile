@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml) | $(BIN)/python
 	$(PIP) install -c constraints.txt torch
-	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev]"
+	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev,plot]"
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install genforge, its plugins and the dev tools

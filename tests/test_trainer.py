@@ -20,7 +20,7 @@ TINY = {
     "model": {"name": "gan", "latent_dim": 8, "ngf": 8, "ndf": 8},
     "data": {"name": "digits", "size": 8},
     "trainer": {"steps": 6, "batch_size": 32, "progress": False, "log_every": 2,
-                "sample_every": 3, "checkpoint_every": 3},
+                "sample_every": 3, "checkpoint_every": 3, "ema_decay": 0.0},
 }
 
 

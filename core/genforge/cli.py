@@ -152,12 +152,19 @@ def cmd_features_train(args: argparse.Namespace) -> int:
     """Handle ``genforge features train``: fit a feature extractor to a data source, save it."""
     import time
 
+    from genforge.config import apply_override, validate_section
     from genforge.metrics.extractor import save_extractor
     from genforge.metrics.extractor_training import train_for_data
 
+    raw: dict[str, Any] = {"data": {}}
+    for assignment in args.set or []:
+        if not assignment.partition("=")[0].strip().startswith("data."):
+            raise GenforgeError(f"--set {assignment!r}: only data.KEY=VALUE options apply here")
+        apply_override(raw, assignment)
+    config = validate_section(args.plugins.get("data_sources", args.data).config_cls, raw["data"], "data")
     start = time.perf_counter()
     recipe = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
-    extractor = train_for_data(args.data, args.set, args.plugins, objective=args.objective, **recipe)
+    extractor = train_for_data(args.data, config, args.plugins, objective=args.objective, **recipe)
     path = save_extractor(extractor, args.out)
     meta = extractor.meta
     accuracy = f", held-out accuracy {meta['test_accuracy']:.4f}" if "test_accuracy" in meta else ""

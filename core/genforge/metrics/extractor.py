@@ -144,7 +144,8 @@ def _read(p: Path) -> FeatureExtractor:
         raise GenforgeError(f"feature extractor {str(p)!r}: not a genforge feature extractor "
                             "(write one with `genforge features train`)")
     meta = {k: _decode(v) for k, v in raw.items()}
-    net = ConvNet(int(meta["channels"]), int(meta["size"]), int(meta["num_outputs"]), int(meta["width"]))
+    with torch.random.fork_rng(devices=[]):  # the throwaway initialisation must not move the global RNG
+        net = ConvNet(int(meta["channels"]), int(meta["size"]), int(meta["num_outputs"]), int(meta["width"]))
     try:
         net.load_state_dict(state)
     except RuntimeError as e:

@@ -133,23 +133,14 @@ def train_extractor(
     return FeatureExtractor(net, {**info, **(meta or {})})
 
 
-def train_for_data(
-    name: str, overrides: list[str] | None = None, plugins: Any = None, **recipe: Any
-) -> FeatureExtractor:
-    """Train an extractor on the training split of data source ``name`` (``data.key=value`` overrides)."""
-    from genforge.config import apply_override, validate_section
+def train_for_data(name: str, config: Any = None, plugins: Any = None, **recipe: Any) -> FeatureExtractor:
+    """Train an extractor on the training split of data source ``name`` (``config``: its options)."""
     from genforge.data.base import TensorData
     from genforge.plugins import default_plugins
 
     plugins = plugins or default_plugins()
     entry = plugins.get("data_sources", name)
-    raw: dict[str, Any] = {"data": {}}
-    for assignment in overrides or []:
-        key = assignment.partition("=")[0].strip()
-        if not key.startswith("data."):
-            raise GenforgeError(f"--set {assignment!r}: only data.KEY=VALUE options apply here")
-        apply_override(raw, assignment)
-    config = validate_section(entry.config_cls, raw["data"], "data")
+    config = config if config is not None else entry.config_cls()
     data = entry.load()(config)
     if data.info.kind != "image" or not isinstance(data.train, TensorData):
         raise GenforgeError(f"data source {name!r}: feature extractors are for in-memory image data")

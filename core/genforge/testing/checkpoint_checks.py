@@ -19,7 +19,7 @@ def _load(subject: Subject, kind: str) -> tuple[object, object]:
     import genforge
 
     ref = reference_run(subject, kind)
-    return ref, genforge.load(ref.out, device="cpu", plugins=subject.plugins)
+    return ref, genforge.load(ref.out, device="cpu", plugins=subject.plugins, ema=False)
 
 
 def check_save_load(subject: Subject, kind: str) -> None:

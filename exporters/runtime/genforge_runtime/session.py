@@ -58,7 +58,11 @@ def cuda_session(path: str | Path, device_id: int = 0, threads: int | None = Non
         raise RuntimeUnavailable(f"device 'cuda': this onnxruntime {ort.__version__} build has no "
                                  f"{CUDA} (install onnxruntime-gpu, and not onnxruntime beside it)")
     providers = [(CUDA, {"device_id": device_id})]
+    # onnxruntime-gpu on a machine without a usable GPU logs errors through its default
+    # logger (not the session's); the outcome is reported here instead, as an error or a log line.
+    ort.set_default_logger_severity(4)
     so = session_options(threads)
+    so.log_severity_level = 4  # a refusal below is expected and handled, not worth an error line
     so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
     try:
         try:
