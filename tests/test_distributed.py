@@ -39,15 +39,17 @@ class AutoEncoder(GenerativeModel):
                 "dec": torch.optim.Adam([*self.decoder.parameters(), self.scale], lr=self.config.lr)}
 
     def train_step(self, batch, optimizers):
+        # two networks updated in turn, like a GAN: the encoder's step also leaves
+        # gradients on the decoder, which must be neither synchronised nor applied
+        if torch.distributed.is_initialized() and len(self.ddp) != 2:
+            raise RuntimeError("expected one DistributedDataParallel per optimizer")
         x, _ = batch
-        for opt in optimizers.values():
-            opt.zero_grad()
-        loss = ((self.decoder(self.encoder(x)) * self.scale - x) ** 2).mean()
-        loss.backward()
-        for name in ("enc", "dec"):
-            if self.grad_sync is not None:
-                self.grad_sync(optimizers[name])
-            optimizers[name].step()
+        opt_e, opt_d = optimizers["enc"], optimizers["dec"]
+        opt_e.zero_grad(set_to_none=True)
+        self.backward_step(((self.decoder(self.encoder(x)) * self.scale - x) ** 2).mean(), opt_e)
+        opt_d.zero_grad(set_to_none=True)
+        loss = ((self.decoder(self.encoder(x).detach()) * self.scale - x) ** 2).mean()
+        self.backward_step(loss, opt_d)
         return {"loss": loss.detach()}
 
     def generate(self, z, labels=None):

@@ -1,11 +1,13 @@
-"""Several processes under ``torchrun``: process group, rank, gradient averaging, reductions.
+"""Several processes under ``torchrun``: process group, rank, DDP wrapping, reductions.
 
-Gradients are averaged across processes in ``GenerativeModel.backward_step`` with one
-coalesced all-reduce per optimizer step, which is DDP's arithmetic applied to exactly the
-parameters each optimizer updates. Wrapping networks in ``DistributedDataParallel`` would
-only synchronise parameters reached through a wrapped module's ``forward``; families use
-parameters outside ``forward`` (a VAE's learned variance) and update two networks in turn
-(GANs), which DDP's reducer mishandles silently.
+Each optimizer's parameters are wrapped in their own ``DistributedDataParallel``, and
+``GenerativeModel.backward_step`` arms that wrapper's reducer just before the backward pass:
+DDP then averages exactly the gradients that optimizer is about to apply, in buckets that
+overlap with the backward pass. Arming per optimizer (rather than wrapping each network and
+relying on its ``forward``) is what makes alternating updates correct: a GAN's generator step
+also puts gradients on the discriminator, which are not synchronised (they are cleared before
+the discriminator's own step), and a parameter used outside any ``forward`` (a VAE's learned
+variance) is synchronised like any other. Families need no distributed code of their own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,32 @@ def init(process: Process, device: torch.device) -> bool:
     return True
 
 
-def average_gradients(optimizer: torch.optim.Optimizer, world: int) -> None:
-    """Replace each gradient of ``optimizer``'s parameters by its mean over all processes."""
-    grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-    if not grads:
-        return
-    flat = _flatten_dense_tensors(grads)
-    dist.all_reduce(flat)
-    flat /= world
-    for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads), strict=True):
-        grad.copy_(synced)
+def wrap_optimizers(optimizers: dict[str, torch.optim.Optimizer],
+                    device: torch.device) -> dict[int, DistributedDataParallel]:
+    """One ``DistributedDataParallel`` per optimizer, over exactly the parameters it updates."""
+    wrapped = {}
+    for name, opt in optimizers.items():
+        params = [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
+        if not params:
+            continue
+        if not all(isinstance(p, nn.Parameter) for p in params):
+            raise TypeError(f"optimizer {name!r}: updates tensors that are not nn.Parameter; "
+                            "several processes need parameters registered on the model")
+        ids = [device.index or 0] if device.type == "cuda" else None
+        wrapped[id(opt)] = DistributedDataParallel(nn.ParameterList(params), device_ids=ids,
+                                                   find_unused_parameters=True)
+    return wrapped
+
+
+def prepare_backward(ddp: DistributedDataParallel, loss: torch.Tensor) -> None:
+    """Arm ``ddp``'s reducer: backpropagating ``loss`` averages its gradients over the processes.
+
+    Parameters that ``loss`` does not reach are marked ready up front (found by walking its
+    autograd graph), so a step that leaves some of them out neither hangs nor fails.
+    """
+    reducer = ddp.reducer
+    reducer._rebuild_buckets()  # order buckets by the first backward's gradient order
+    reducer.prepare_for_backward([loss])
 
 
 def mean_over_processes(values: dict[str, float], device: torch.device) -> dict[str, float]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from pydantic import BaseModel
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from genforge.data.info import DataInfo
+from genforge.distributed import prepare_backward
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
 
@@ -35,7 +37,7 @@ class GenerativeModel(nn.Module):
         self.config = config
         self.data_info = data_info
         self.grad_scalers: dict[int, Any] = {}  # set by the trainer under fp16 mixed precision
-        self.grad_sync: Callable[[torch.optim.Optimizer], None] | None = None  # set under DDP
+        self.ddp: dict[int, DistributedDataParallel] = {}  # per optimizer, set under torchrun
 
     @property
     def device(self) -> torch.device:
@@ -64,13 +66,15 @@ class GenerativeModel(nn.Module):
 
         Under ``trainer.precision = "16-mixed"`` the trainer attaches a gradient scaler per
         optimizer, which this applies; under several processes (``torchrun``) the trainer
-        sets ``grad_sync``, which averages the optimizer's gradients across processes
-        before the step. Otherwise it is a plain backward and step.
+        wraps each optimizer's parameters in ``DistributedDataParallel``, whose reducer this
+        arms so that the backward pass averages their gradients across processes. Otherwise
+        it is a plain backward and step.
         """
         scaler = self.grad_scalers.get(id(optimizer))
+        ddp = self.ddp.get(id(optimizer))
+        if ddp is not None:
+            prepare_backward(ddp, loss)
         (scaler.scale(loss) if scaler is not None else loss).backward()
-        if self.grad_sync is not None:
-            self.grad_sync(optimizer)
         if scaler is None:
             optimizer.step()
         else:

@@ -9,7 +9,6 @@ checkpoint, so a resumed run repeats an uninterrupted one bit for bit on CPU.
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -235,7 +234,7 @@ def _prepare_model(model: GenerativeModel, tcfg: Any, process: Process,
         model.grad_scalers = {id(opt): torch.amp.GradScaler("cuda") for opt in optimizers.values()}
     if process.distributed:
         distributed.broadcast_parameters(model)
-        model.grad_sync = functools.partial(distributed.average_gradients, world=process.world)
+        model.ddp = distributed.wrap_optimizers(optimizers, model.device)
 
 
 def train(resolved: ResolvedConfig, plugins: Plugins | None = None, resume: bool = False) -> TrainingRun:
