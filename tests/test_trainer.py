@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import pytest
 import torch
 
 import genforge
-from genforge.checkpoint import find_checkpoint, read_tensors
+from genforge.checkpoint import find_checkpoint, read_tensors, read_training_state
 from genforge.errors import CheckpointError, ConfigError
 
 TINY = {
@@ -63,6 +65,24 @@ def test_resume_matches_an_uninterrupted_run_bit_for_bit(tmp_path):
     assert_same(a, b)
     steps = [json.loads(x)["step"] for x in (tmp_path / "split" / "metrics.jsonl").open()]
     assert steps == [2, 4, 5, 6, 8, 10]
+
+
+@pytest.mark.parametrize(("kind", "last"), [("linear", 0.1), ("cosine", 0.5 * (1 + math.cos(0.9 * math.pi)))])
+def test_lr_decay_follows_the_step_and_survives_a_resume(tmp_path, kind, last):
+    straight = genforge.train(tiny(tmp_path, "straight", steps=10, checkpoint_every=5, lr_decay=kind))
+    state = read_training_state(find_checkpoint(straight.out))
+    groups = [g for opt in state["optimizers"].values() for g in opt["param_groups"]]
+    assert groups and all(g["lr"] == pytest.approx(g["initial_lr"] * last) for g in groups)
+    # interrupted after step 5: keep only its checkpoint, then resume to the same 10 steps
+    split = tmp_path / "split"
+    shutil.copytree(straight.out, split)
+    shutil.rmtree(split / "checkpoints" / "step-000010")
+    (split / "checkpoints" / "latest").write_text("step-000005\n")
+    genforge.train(tiny(tmp_path, "split", steps=10, checkpoint_every=5, lr_decay=kind), resume=True)
+    assert_same(weights(straight.out), weights(split))
+    constant = genforge.train(tiny(tmp_path, "constant", steps=10, checkpoint_every=5))
+    assert not torch.equal(weights(constant.out)["generator.body.0.weight"],
+                           weights(straight.out)["generator.body.0.weight"])
 
 
 def test_resume_mid_epoch_with_the_generic_dataset_path(tmp_path):

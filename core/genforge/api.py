@@ -47,7 +47,7 @@ def train(
         raw = build_raw(config, **flags)
         if resume:
             raw = resume_config(raw, plugins)
-        resolved = resolve(raw, plugins)
+        resolved = resolve(raw, plugins, defaults=not resume)
     return _train(resolved, plugins=plugins, resume=resume)
 
 
@@ -112,7 +112,7 @@ def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None =
         raise CheckpointError(f"{ckpt / 'config.json'}: not a genforge checkpoint config")
     info = DataInfo.from_dict(saved["data_info"])
     raw = {k: v for k, v in saved.items() if not k.startswith("_") and k != "data_info"}
-    resolved = resolve(raw, plugins, strict=False)
+    resolved = resolve(raw, plugins, strict=False, defaults=False)
     model = build_model(resolved, info, plugins)
     try:
         model.load_state_dict(read_tensors(ckpt / "model.safetensors"))

@@ -58,6 +58,9 @@ class TrainerConfig(BaseModel):
     ema_decay: float = Field(0.0, ge=0.0, lt=1.0,
                              description="decay of an exponential moving average of the weights "
                              "(0: off); sampling and export then use the averaged weights")
+    lr_decay: Literal["none", "linear", "cosine"] = Field(
+        "none", description="learning-rate schedule of every optimizer over the run: constant, or "
+        "decayed from the family's rate to 0 linearly or along a half cosine")
     sync_batchnorm: bool = Field(False, description="under DDP: synchronise BatchNorm statistics "
                                  "across processes")
 
@@ -174,11 +177,15 @@ def validate_section(
         raise ConfigError(_describe_error(e, where)) from None
 
 
-def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = True) -> ResolvedConfig:
+def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = True,
+            defaults: bool = True) -> ResolvedConfig:
     """Validate a raw config against the core schema and the named plugins' config classes.
 
-    The model family's suggested ``defaults`` are filled in under the user's values.
-    ``strict=False`` (used when loading checkpoints) turns unknown keys into warnings.
+    The model family's suggested ``defaults`` are filled in under the user's values, unless
+    ``defaults=False``: a checkpoint's saved config is complete, and a key it lacks is newer
+    than the checkpoint, so it takes the field's own default (the behaviour it was trained
+    with), not what the family suggests today. ``strict=False`` (used when loading
+    checkpoints) turns unknown keys into warnings.
     """
     raw = raw.model_dump() if isinstance(raw, RunConfig) else copy.deepcopy(raw)
     model_section = raw.get("model")
@@ -186,17 +193,8 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
         names = ", ".join(plugins.names("models")) or "none installed"
         raise ConfigError(f"model.name: missing; choose one of: {names}")
     entry = plugins.get("models", str(model_section["name"]))
-    defaults = copy.deepcopy(entry.options.get("defaults") or {})
-    per_data = defaults.pop("per_data", {})  # {data source name: sections} suggested for that source
-    data_default = defaults.get("data", {})
-    user_data = raw.get("data", {}) if isinstance(raw.get("data"), dict) else {}
-    if user_data.get("name", data_default.get("name", DEFAULT_DATA)) != data_default.get(
-        "name", DEFAULT_DATA
-    ):
-        defaults.pop("data", None)
-    chosen = user_data.get("name", data_default.get("name", DEFAULT_DATA))
-    defaults = merge_under(defaults, per_data.get(chosen, {}))
-    raw = merge_under(defaults, raw)
+    if defaults:
+        raw = merge_under(family_defaults(entry.options.get("defaults") or {}, raw), raw)
     if not strict:
         known = set(RunConfig.model_fields)
         for key in sorted(set(raw) - known):
@@ -216,6 +214,23 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
     if not run.out:
         run.out = str(Path("runs") / f"{run.model.name}-{run.data.name}")
     return ResolvedConfig(run=run, model=model_cfg, data=data_cfg)
+
+
+def family_defaults(suggested: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The sections a family suggests for ``raw``: its defaults plus those for the chosen data source.
+
+    The family's data section applies only while the user keeps its data source.
+    """
+    suggested = copy.deepcopy(suggested)
+    per_data = suggested.pop("per_data", {})  # {data source name: sections} suggested for that source
+    data_default = suggested.get("data", {})
+    user_data = raw.get("data", {}) if isinstance(raw.get("data"), dict) else {}
+    if user_data.get("name", data_default.get("name", DEFAULT_DATA)) != data_default.get(
+        "name", DEFAULT_DATA
+    ):
+        suggested.pop("data", None)
+    chosen = user_data.get("name", data_default.get("name", DEFAULT_DATA))
+    return merge_under(suggested, per_data.get(chosen, {}))
 
 
 def build_raw(

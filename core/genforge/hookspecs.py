@@ -24,8 +24,9 @@ def genforge_register_models(register: Any) -> None:
     or a ``"module:Class"`` string, imported only when a model is built (keeps the
     entry module free of torch). ``config_cls`` is a pydantic model holding the
     model section of a run config. ``defaults`` is an optional dict of run-config
-    sections (``{"data": {...}, "trainer": {...}}``) suggested for this model;
-    the user's values always win. ``defaults["per_data"]`` may map a data source
+    sections (``{"data": {...}, "model": {...}, "trainer": {...}}``) suggested for
+    this model; the user's values always win, and a saved checkpoint keeps the values it
+    was trained with (a key it lacks takes the config field's default, not this). ``defaults["per_data"]`` may map a data source
     name to sections suggested when training on that source (``{"toy2d": {"trainer":
     {...}, "model": {...}}}``). ``tiny`` is a dict of model-section options with which
     the conformance kit (``genforge.testing``) builds a small, quick model.

@@ -9,8 +9,9 @@ checkpoint, so a resumed run repeats an uninterrupted one bit for bit on CPU.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,27 @@ def _autocast(precision: str, device: torch.device) -> Any:
     return torch.autocast(device.type, dtype=dtype)
 
 
+def _lr_schedule(kind: str, steps: int,
+                 optimizers: dict[str, torch.optim.Optimizer]) -> Callable[[int], None] | None:
+    """A function of the step that sets every optimizer's rate (None for a constant rate).
+
+    The rate depends on the step alone, so a resumed run follows the same schedule.
+    """
+    if kind == "none":
+        return None
+    groups = [g for opt in optimizers.values() for g in opt.param_groups]
+    for g in groups:
+        g.setdefault("initial_lr", g["lr"])
+
+    def apply(step: int) -> None:
+        t = step / steps
+        factor = 1.0 - t if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
+        for g in groups:
+            g["lr"] = g["initial_lr"] * factor
+
+    return apply
+
+
 def _prepare_model(model: GenerativeModel, tcfg: Any, process: Process,
                    optimizers: dict[str, torch.optim.Optimizer]) -> None:
     """Apply memory format, BatchNorm sync, compilation, gradient scaling and sync."""
@@ -291,7 +313,10 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
     batches = iterate_batches(dataset, tcfg.batch_size, cfg.seed, run.step, run.device,
                               shard=(run.process.rank, run.process.world))
     metrics: dict[str, Any] = {}
+    schedule = _lr_schedule(tcfg.lr_decay, tcfg.steps, optimizers)
     while run.step < tcfg.steps:
+        if schedule is not None:
+            schedule(run.step)
         x, y = next(batches)
         if tcfg.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)

@@ -13,7 +13,7 @@ from genforge.testing.subject import Subject
 #: Keyword options ``register`` understands for models.
 MODEL_OPTIONS = {"conditional", "defaults", "tiny"}
 #: Keys of ``register(..., defaults=...)``: run-config sections, and sections per data source.
-DEFAULTS_KEYS = {"data", "trainer", "per_data"}
+DEFAULTS_KEYS = {"data", "model", "trainer", "per_data"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 

@@ -19,6 +19,12 @@ class GANConfig(BaseModel):
     ndf: int = Field(64, gt=0, description="discriminator width at the first conv layer")
     hidden: int = Field(256, gt=0, description="MLP hidden width")
     layers: int = Field(3, gt=0, description="MLP hidden layers")
+    pack: int = Field(1, gt=0, description="samples the discriminator judges jointly "
+                                           "(PacGAN; 1: off); batches are trimmed to a multiple")
+    projection: bool = Field(False, description="cgan: add a projection of the label onto the "
+                                                "discriminator's last features (Miyato & Koyama)")
+    spectral_norm: bool = Field(False, description="spectral normalisation in the discriminator "
+                                                   "(in place of its BatchNorm)")
     embed_dim: int = Field(16, gt=0, description="label embedding size (cgan)")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate for both networks")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1")

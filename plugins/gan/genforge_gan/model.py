@@ -18,6 +18,7 @@ from genforge_gan.nets import (
     dcgan_generator_body,
     dcgan_init,
     mlp,
+    spectral_normalise,
 )
 
 
@@ -59,19 +60,27 @@ class GAN(GenerativeModel):
             if h != w:
                 raise ValueError(f"model.arch = 'dcgan': needs square images, got {h}x{w}")
             g_body = dcgan_generator_body(config.latent_dim + emb, c, h, config.ngf)
-            d_body = dcgan_discriminator_body(c + emb, h, config.ndf)
+            d_body = dcgan_discriminator_body((c + emb) * config.pack, h, config.ndf,
+                                              norm=not config.spectral_norm)
         else:
             dim = int(torch.Size(data_info.shape).numel())
             g_body = mlp(config.latent_dim + emb, dim, config.hidden, config.layers, nn.ReLU)
-            d_body = mlp(dim + emb, 1, config.hidden, config.layers,
+            d_body = mlp((dim + emb) * config.pack, 1, config.hidden, config.layers,
                          functools.partial(nn.LeakyReLU, 0.2))
             if image:
                 g_body.append(nn.Tanh())
             g_body.append(nn.Unflatten(1, tuple(data_info.shape)))
-            d_body.insert(0, nn.Flatten())
+        self.pack = config.pack
         self.generator = Generator(g_body, config.latent_dim, g_map, image=arch == "dcgan")
-        self.discriminator = Discriminator(d_body, d_map)
+        width = d_body[-1].in_channels if arch == "dcgan" else d_body[-1].in_features
+        proj = nn.Embedding(k, width) if k and config.projection else None
+        if proj is not None:
+            nn.init.normal_(proj.weight, 0.0, 0.02)  # start near the unconditional logit
+        self.discriminator = Discriminator(d_body, d_map, config.pack, flatten=arch == "mlp",
+                                           projection=proj)
         self.apply(dcgan_init)
+        if config.spectral_norm:
+            spectral_normalise(self.discriminator)
         self._scale = image  # images live in [0, 1]; the networks see [-1, 1]
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -83,9 +92,13 @@ class GAN(GenerativeModel):
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None],
                    optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
-        """One discriminator update, then one generator update (non-saturating loss)."""
+        """One discriminator update, then one generator update (non-saturating loss, packed)."""
         x, y = batch
         y = y if self.conditional else None
+        keep = x.shape[0] - x.shape[0] % self.pack
+        if keep == 0:
+            raise ValueError(f"model.pack = {self.pack}: larger than the batch ({x.shape[0]} samples)")
+        x, y = x[:keep], (y[:keep] if y is not None else None)
         if self._scale:
             x = x * 2.0 - 1.0
         z = torch.randn(x.shape[0], self.latent_dim, device=x.device)

@@ -25,7 +25,9 @@ GAN_DEFAULTS = {**DEFAULTS, "per_data": {
     "digits": {"model": _DIGITS_MODEL, "trainer": {"steps": 10000, "ema_decay": 0.999,
                                                    "sample_every": 2500, "checkpoint_every": 2500}},
     "toy2d": _TOY2D}}
-CGAN_DEFAULTS = {**DEFAULTS, "per_data": {
+#: ``cgan`` scores the label with a projection discriminator on every data source: on digits
+#: class accuracy 0.98 instead of 0.976 in the same 2,000 steps (see docs/results.md).
+CGAN_DEFAULTS = {**DEFAULTS, "model": {"projection": True}, "per_data": {
     "digits": {"model": _DIGITS_MODEL, "trainer": {"steps": 2000, "ema_decay": 0.995,
                                                    "sample_every": 500, "checkpoint_every": 500}},
     "toy2d": _TOY2D}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -86,6 +88,70 @@ def test_export_module_is_the_generator_with_z_and_labels_inputs():
     assert not any(p is q for p in module.parameters() for q in model.discriminator.parameters())
     _, inputs, names, _ = GAN(GANConfig(ngf=8, ndf=8), image_info(8)).export_module()
     assert names == ["z"] and len(inputs) == 1
+
+
+def test_packing_judges_consecutive_samples_together_and_trims_batches():
+    model = GAN(GANConfig(ngf=8, ndf=8, pack=2), image_info(8)).eval()
+    x = torch.rand(6, 1, 8, 8) * 2 - 1
+    logits = model.discriminator(x)
+    assert logits.shape == (3,)
+    y = x.clone()
+    y[1] = torch.rand(1, 8, 8)  # the second sample of the first pack
+    changed = model.discriminator(y) != logits
+    assert changed.tolist() == [True, False, False]
+    model.train()
+    opts = model.configure_optimizers()
+    losses = model.train_step((torch.rand(7, 1, 8, 8), None), opts)  # 7 -> 6 samples
+    assert torch.isfinite(losses["loss_d"])
+    with pytest.raises(ValueError, match="model.pack = 2: larger than the batch"):
+        model.train_step((torch.rand(1, 1, 8, 8), None), opts)
+    vec = GAN(GANConfig(pack=4, hidden=8, latent_dim=2), DataInfo(shape=(2,), kind="vector"))
+    assert vec.discriminator(torch.randn(8, 2)).shape == (2,)
+
+
+def test_projection_discriminator_scores_the_label():
+    model = CGAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16, classes=10)).eval()
+    assert model.discriminator.projection.weight.shape == (10, 16)  # ndf * 2 at 4x4
+    x = torch.rand(4, 1, 16, 16)
+    a, b = model.discriminator(x, torch.tensor([0, 1, 2, 3])), model.discriminator(x, torch.tensor([3, 1, 2, 0]))
+    assert (a != b).tolist() == [True, False, False, True]
+    assert GAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16)).discriminator.projection is None
+    mlp = CGAN(GANConfig(arch="mlp", hidden=8, projection=True, pack=2), image_info(8, classes=10))
+    losses = mlp.train_step((torch.rand(4, 1, 8, 8), torch.tensor([1, 2, 3, 4])), mlp.configure_optimizers())
+    assert torch.isfinite(losses["loss_g"])
+
+
+def test_spectral_norm_replaces_batchnorm_in_the_discriminator():
+    model = GAN(GANConfig(ngf=8, ndf=8, spectral_norm=True), image_info(16))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    opts = model.configure_optimizers()
+    for _ in range(3):
+        model.train_step((torch.rand(8, 1, 16, 16), None), opts)
+    convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    for conv in convs:  # the power iteration keeps every weight's largest singular value near 1
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), 2)
+        assert 0.5 < sigma < 1.05
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.generator.modules())
+
+
+def test_checkpoints_from_before_an_option_existed_still_load_and_resume(tmp_path):
+    """Keys missing from a saved config take the field default (what the run was trained with),
+    not the family's current suggestion (projection on for cgan)."""
+    cfg = {"model": {"name": "cgan", "ngf": 8, "ndf": 8, "latent_dim": 4, "projection": False},
+           "data": {"name": "digits", "size": 8}, "out": str(tmp_path / "old"),
+           "trainer": {"steps": 2, "batch_size": 16, "progress": False}}
+    run = genforge.train(cfg)
+    config_file = run.checkpoint / "config.json"
+    saved = json.loads(config_file.read_text())
+    for key in ("projection", "pack", "spectral_norm"):
+        del saved["model"][key]
+    config_file.write_text(json.dumps(saved))
+    assert genforge.load(run.out, device="cpu").model.discriminator.projection is None
+    resumed = genforge.train({"out": str(run.out)}, resume=True, steps=3)
+    assert resumed.config.model.projection is False and resumed.step == 3
+    fresh = genforge.train({**cfg, "model": {k: v for k, v in cfg["model"].items() if k != "projection"},
+                            "out": str(tmp_path / "new")})
+    assert fresh.config.model.projection is True
 
 
 def digit_classifier():
