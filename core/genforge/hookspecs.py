@@ -26,10 +26,11 @@ def genforge_register_models(register: Any) -> None:
     model section of a run config. ``defaults`` is an optional dict of run-config
     sections (``{"data": {...}, "model": {...}, "trainer": {...}}``) suggested for
     this model; the user's values always win, and a saved checkpoint keeps the values it
-    was trained with (a key it lacks takes the config field's default, not this). ``defaults["per_data"]`` may map a data source
-    name to sections suggested when training on that source (``{"toy2d": {"trainer":
-    {...}, "model": {...}}}``). ``tiny`` is a dict of model-section options with which
-    the conformance kit (``genforge.testing``) builds a small, quick model.
+    was trained with (a key it lacks takes the config field's default, not this).
+    ``defaults["per_data"]`` may map a data source name to sections suggested when
+    training on that source (``{"toy2d": {"trainer": {...}, "model": {...}}}``). ``tiny``
+    is a dict of model-section options with which the conformance kit
+    (``genforge.testing``) builds a small, quick model.
 
     :param register: the callback described above.
 

@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from genforge import DataInfo, GenerativeModel
+from genforge.layers import LabelMap
 from genforge_gan.config import GANConfig
 from genforge_gan.nets import (
     Discriminator,
     Generator,
-    LabelMap,
     dcgan_discriminator_body,
     dcgan_generator_body,
     dcgan_init,

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from genforge.layers import LabelMap
+
 
 def dcgan_depth(size: int) -> int:
     """Number of stride-2 layers between 4x4 and ``size`` (8 -> 1, 64 -> 4)."""
@@ -15,21 +17,6 @@ def dcgan_depth(size: int) -> int:
     if size < 8 or 2 ** (depth + 2) != size:
         raise ValueError(f"DCGAN needs square images of 8, 16, 32, 64... pixels, got {size}")
     return depth
-
-
-class LabelMap(nn.Module):
-    """Embeds labels and joins them to an input, as extra features or channels."""
-
-    def __init__(self, num_classes: int, dim: int) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(num_classes, dim)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Concatenate the label embedding to ``x`` along dim 1 (broadcast over H, W)."""
-        e = self.embed(labels)
-        if x.dim() == 4:
-            e = e[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return torch.cat([x, e], dim=1)
 
 
 class Generator(nn.Module):

@@ -113,7 +113,8 @@ def test_projection_discriminator_scores_the_label():
     model = CGAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16, classes=10)).eval()
     assert model.discriminator.projection.weight.shape == (10, 16)  # ndf * 2 at 4x4
     x = torch.rand(4, 1, 16, 16)
-    a, b = model.discriminator(x, torch.tensor([0, 1, 2, 3])), model.discriminator(x, torch.tensor([3, 1, 2, 0]))
+    a = model.discriminator(x, torch.tensor([0, 1, 2, 3]))
+    b = model.discriminator(x, torch.tensor([3, 1, 2, 0]))
     assert (a != b).tolist() == [True, False, False, True]
     assert GAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16)).discriminator.projection is None
     mlp = CGAN(GANConfig(arch="mlp", hidden=8, projection=True, pack=2), image_info(8, classes=10))

@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from genforge import DataInfo, GenerativeModel
+from genforge.layers import LabelMap
 from genforge_vae.config import VAEConfig
 from genforge_vae.likelihoods import Observation, build_observation, resolve_likelihood
-from genforge_vae.nets import Decoder, Encoder, LabelMap, build_conv, build_mlp
+from genforge_vae.nets import Decoder, Encoder, build_conv, build_mlp
 
 #: ``arch = "auto"`` picks the MLP for images with at most this many pixels per channel.
 MLP_MAX_PIXELS = 16 * 16

@@ -1,0 +1,21 @@
+"""Network pieces that model families share: the label embedding of conditional models."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LabelMap(nn.Module):
+    """Embeds labels and joins them to an input, as extra features or channels."""
+
+    def __init__(self, num_classes: int, dim: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, dim)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Concatenate the label embedding to ``x`` along dim 1 (broadcast over H, W)."""
+        e = self.embed(labels)
+        if x.dim() == 4:
+            e = e[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return torch.cat([x, e], dim=1)
