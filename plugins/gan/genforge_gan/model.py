@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genforge import DataInfo, GenerativeModel
+from genforge import ConfigError, DataInfo, GenerativeModel
 from genforge.layers import LabelMap
 from genforge_gan.config import GANConfig
 from genforge_gan.nets import (
@@ -97,7 +97,8 @@ class GAN(GenerativeModel):
         y = y if self.conditional else None
         keep = x.shape[0] - x.shape[0] % self.pack
         if keep == 0:
-            raise ValueError(f"model.pack = {self.pack}: larger than the batch ({x.shape[0]} samples)")
+            raise ConfigError(f"model.pack = {self.pack}: larger than the batch ({x.shape[0]} "
+                              "samples per process); lower it or raise trainer.batch_size")
         x, y = x[:keep], (y[:keep] if y is not None else None)
         if self._scale:
             x = x * 2.0 - 1.0

@@ -103,7 +103,7 @@ def test_packing_judges_consecutive_samples_together_and_trims_batches():
     opts = model.configure_optimizers()
     losses = model.train_step((torch.rand(7, 1, 8, 8), None), opts)  # 7 -> 6 samples
     assert torch.isfinite(losses["loss_d"])
-    with pytest.raises(ValueError, match="model.pack = 2: larger than the batch"):
+    with pytest.raises(genforge.ConfigError, match="model.pack = 2: larger than the batch"):
         model.train_step((torch.rand(1, 1, 8, 8), None), opts)
     vec = GAN(GANConfig(pack=4, hidden=8, latent_dim=2), DataInfo(shape=(2,), kind="vector"))
     assert vec.discriminator(torch.randn(8, 2)).shape == (2,)
