@@ -52,6 +52,8 @@ class GAN(GenerativeModel):
         k = data_info.num_classes if self.conditional else 0
         if self.conditional and k == 0:
             raise ValueError("cgan needs labelled data (the data source reports no classes)")
+        if config.projection and not self.conditional:
+            raise ValueError("model.projection = true: scores labels, so it needs cgan")
         emb = config.embed_dim if k else 0
         g_map = LabelMap(k, emb) if k else None
         d_map = LabelMap(k, emb) if k else None

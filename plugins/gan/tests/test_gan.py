@@ -116,7 +116,8 @@ def test_projection_discriminator_scores_the_label():
     a = model.discriminator(x, torch.tensor([0, 1, 2, 3]))
     b = model.discriminator(x, torch.tensor([3, 1, 2, 0]))
     assert (a != b).tolist() == [True, False, False, True]
-    assert GAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16)).discriminator.projection is None
+    with pytest.raises(ValueError, match="model.projection = true: scores labels, so it needs cgan"):
+        GAN(GANConfig(ngf=8, ndf=8, projection=True), image_info(16))
     mlp = CGAN(GANConfig(arch="mlp", hidden=8, projection=True, pack=2), image_info(8, classes=10))
     losses = mlp.train_step((torch.rand(4, 1, 8, 8), torch.tensor([1, 2, 3, 4])), mlp.configure_optimizers())
     assert torch.isfinite(losses["loss_g"])
