@@ -135,7 +135,7 @@ def test_one_wrapper_per_optimizer_over_exactly_its_parameters(tmp_path):
     """In-process, one-member gloo group: the wrappers, their parameters, and a bad optimizer."""
     import torch.distributed as dist
 
-    from genforge import distributed
+    from genforge import GenforgeError, distributed
 
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
@@ -147,10 +147,14 @@ def test_one_wrapper_per_optimizer_over_exactly_its_parameters(tmp_path):
         assert all(p is q for p, q in zip(wrapped[id(opts["a"])].module.parameters(), a.parameters(),
                                            strict=True))
         loss = b(a(torch.ones(3, 2))).sum()  # reaches both; only a's wrapper is armed
-        distributed.prepare_backward(wrapped[id(opts["a"])], loss)
+        distributed.prepare_backward(wrapped[id(opts["a"])])
         loss.backward()
         expected = torch.autograd.grad(b(a(torch.ones(3, 2))).sum(), a.weight)[0]
         torch.testing.assert_close(a.weight.grad, expected)  # averaged over one process: unchanged
+        distributed.prepare_backward(wrapped[id(opts["b"])])
+        b.weight.sum().backward()  # b.bias gets no gradient: the next step says so
+        with pytest.raises(GenforgeError, match="every parameter an optimizer updates must get a gradient"):
+            distributed.prepare_backward(wrapped[id(opts["b"])])
         with pytest.raises(TypeError, match="optimizer 'raw': updates tensors that are not nn.Parameter"):
             distributed.wrap_optimizers({"raw": torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1)},
                                         torch.device("cpu"))

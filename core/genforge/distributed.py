@@ -20,6 +20,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from genforge.errors import GenforgeError
+
 
 @dataclass(frozen=True)
 class Process:
@@ -66,20 +68,26 @@ def wrap_optimizers(optimizers: dict[str, torch.optim.Optimizer],
             raise TypeError(f"optimizer {name!r}: updates tensors that are not nn.Parameter; "
                             "several processes need parameters registered on the model")
         ids = [device.index or 0] if device.type == "cuda" else None
-        wrapped[id(opt)] = DistributedDataParallel(nn.ParameterList(params), device_ids=ids,
-                                                   find_unused_parameters=True)
+        wrapped[id(opt)] = DistributedDataParallel(nn.ParameterList(params), device_ids=ids)
     return wrapped
 
 
-def prepare_backward(ddp: DistributedDataParallel, loss: torch.Tensor) -> None:
-    """Arm ``ddp``'s reducer: backpropagating ``loss`` averages its gradients over the processes.
+def prepare_backward(ddp: DistributedDataParallel) -> None:
+    """Arm ``ddp``'s reducer: the next backward pass averages its gradients over the processes.
 
-    Parameters that ``loss`` does not reach are marked ready up front (found by walking its
-    autograd graph), so a step that leaves some of them out neither hangs nor fails.
+    As with any DDP model, every parameter must get a gradient in that backward pass; if
+    some got none in the previous one, this raises a one-line ``GenforgeError``.
     """
     reducer = ddp.reducer
-    reducer._rebuild_buckets()  # order buckets by the first backward's gradient order
-    reducer.prepare_for_backward([loss])
+    try:
+        reducer._rebuild_buckets()  # order buckets by the first backward's gradient order
+        reducer.prepare_for_backward([])
+    except RuntimeError as e:
+        if "finished reduction" not in str(e):
+            raise
+        raise GenforgeError(
+            "under several processes, every parameter an optimizer updates must get a gradient "
+            "from each backward_step(loss, optimizer); some got none in the previous step") from None
 
 
 def mean_over_processes(values: dict[str, float], device: torch.device) -> dict[str, float]:

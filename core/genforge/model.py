@@ -67,13 +67,14 @@ class GenerativeModel(nn.Module):
         Under ``trainer.precision = "16-mixed"`` the trainer attaches a gradient scaler per
         optimizer, which this applies; under several processes (``torchrun``) the trainer
         wraps each optimizer's parameters in ``DistributedDataParallel``, whose reducer this
-        arms so that the backward pass averages their gradients across processes. Otherwise
-        it is a plain backward and step.
+        arms so that the backward pass averages their gradients across processes (each of
+        those parameters must then get a gradient from ``loss``). Otherwise it is a plain
+        backward and step.
         """
         scaler = self.grad_scalers.get(id(optimizer))
         ddp = self.ddp.get(id(optimizer))
         if ddp is not None:
-            prepare_backward(ddp, loss)
+            prepare_backward(ddp)
         (scaler.scale(loss) if scaler is not None else loss).backward()
         if scaler is None:
             optimizer.step()
