@@ -24,18 +24,18 @@ class EMA:
         state = model.state_dict()
         self.names = [k for k in state if k.startswith(model.ema_scope)]
         self.shadow = {k: state[k].detach().clone() for k in self.names}
+        self.floats = [k for k in self.names if self.shadow[k].is_floating_point()]
+        self.others = [k for k in self.names if not self.shadow[k].is_floating_point()]
+        self.float_shadow = [self.shadow[k] for k in self.floats]
 
     @torch.no_grad()
     def update(self) -> None:
         """Move the averages towards the model's current weights."""
         state = self.model.state_dict()
-        floats = [k for k in self.names if self.shadow[k].is_floating_point()]
-        if floats:
-            torch._foreach_lerp_([self.shadow[k] for k in floats], [state[k] for k in floats],
-                                 1.0 - self.decay)
-        for k in self.names:
-            if not self.shadow[k].is_floating_point():
-                self.shadow[k].copy_(state[k])
+        if self.floats:
+            torch._foreach_lerp_(self.float_shadow, [state[k] for k in self.floats], 1.0 - self.decay)
+        for k in self.others:
+            self.shadow[k].copy_(state[k])
 
     @contextlib.contextmanager
     def applied(self) -> Iterator[None]:
