@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import genforge
+from genforge.build import load_data
 from genforge.evaluate import evaluate
 from genforge.plugins import default_plugins
-from genforge.trainer import load_data
 from genforge_flow.baseline import independent_pixels_nll
 
 LEVELS = 17  # scikit-learn's digits hold pixel values k/16, k = 0..16

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from genforge.build import build_model, select_device
 from genforge.checkpoint import find_checkpoint, read_config, read_tensors
 from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, resolve
 from genforge.data.info import DataInfo
@@ -20,7 +21,7 @@ from genforge.ema import EMA_WEIGHTS
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
-from genforge.trainer import TrainingRun, build_model, select_device
+from genforge.trainer import TrainingRun
 from genforge.trainer import train as _train
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import torch
 
 from genforge.api import LoadedModel
+from genforge.build import load_data
 from genforge.data.base import Data, TensorData
 from genforge.errors import GenforgeError
 from genforge.plugins import Plugins, default_plugins
-from genforge.trainer import load_data
 
 
 @dataclass

@@ -20,13 +20,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from genforge import __version__, distributed
+from genforge.build import build_model, load_data, select_device
 from genforge.checkpoint import find_checkpoint, read_tensors, read_training_state, save_checkpoint
 from genforge.config import ResolvedConfig
-from genforge.data.base import Data, TensorData
+from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
 from genforge.ema import EMA, EMA_WEIGHTS
-from genforge.errors import CheckpointError, ConfigError, GenforgeError
+from genforge.errors import CheckpointError, ConfigError
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
 
@@ -53,47 +54,6 @@ class TrainingRun:
     def total_steps(self) -> int:
         """The step count the run ends at."""
         return self.config.run.trainer.steps
-
-
-def select_device(spec: str, process: Process | None = None) -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda[:N]`` into a usable device, or fail with a clear error.
-
-    Under several processes, ``cuda`` and ``auto`` mean the GPU of the local rank.
-    """
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.device = {spec!r}: CUDA is not available on this machine")
-    if spec == "cuda" and process is not None and process.distributed:
-        spec = f"cuda:{process.local_rank}"
-    return torch.device(spec)
-
-
-def load_data(resolved: ResolvedConfig, plugins: Plugins) -> Data:
-    """Run the configured data source."""
-    entry = plugins.get("data_sources", resolved.run.data.name)
-    data = entry.load()(resolved.data)
-    if not isinstance(data, Data):
-        raise GenforgeError(f"data source {entry.name!r} ({entry.plugin.label}) returned "
-                            f"{type(data).__name__}, expected genforge.Data")
-    return data
-
-
-def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> GenerativeModel:
-    """Build the configured model family for data described by ``info``."""
-    entry = plugins.get("models", resolved.run.model.name)
-    cls = entry.load()
-    if entry.options.get("conditional") and info.num_classes == 0:
-        raise ConfigError(f"model.name = {entry.name!r}: needs labelled data, but data source "
-                          f"{resolved.run.data.name!r} has no classes")
-    try:
-        model = cls(resolved.model, info)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    if not isinstance(model, GenerativeModel):
-        raise GenforgeError(f"model {entry.name!r} ({entry.plugin.label}) built "
-                            f"{type(model).__name__}, expected a GenerativeModel")
-    return model
 
 
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:

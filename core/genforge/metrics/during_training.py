@@ -62,7 +62,7 @@ def genforge_on_train_start(run: Any) -> None:
     """Load the evaluation data and log the floor once per run folder."""
     if not _enabled(run):
         return
-    from genforge.trainer import load_data
+    from genforge.build import load_data
 
     run.extras["eval_data"] = load_data(run.config, run.plugins)
     path = run.out / "metrics.jsonl"

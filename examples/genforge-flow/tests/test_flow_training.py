@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import genforge
+from genforge.build import load_data
 from genforge.data.toy2d import mode_centers
 from genforge.plugins import default_plugins
-from genforge.trainer import load_data
 from genforge_flow.baseline import independent_pixels_nll
 
 

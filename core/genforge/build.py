@@ -1,0 +1,58 @@
+"""Factories shared by training, loading, evaluation and export: device, data and model.
+
+They live apart from the training loop so that loading a checkpoint or scoring a
+model never imports the trainer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genforge.config import ResolvedConfig
+from genforge.data.base import Data
+from genforge.data.info import DataInfo
+from genforge.distributed import Process
+from genforge.errors import ConfigError, GenforgeError
+from genforge.model import GenerativeModel
+from genforge.plugins import Plugins
+
+
+def select_device(spec: str, process: Process | None = None) -> torch.device:
+    """Turn ``auto``/``cpu``/``cuda[:N]`` into a usable device, or fail with a clear error.
+
+    Under several processes, ``cuda`` and ``auto`` mean the GPU of the local rank.
+    """
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device = {spec!r}: CUDA is not available on this machine")
+    if spec == "cuda" and process is not None and process.distributed:
+        spec = f"cuda:{process.local_rank}"
+    return torch.device(spec)
+
+
+def load_data(resolved: ResolvedConfig, plugins: Plugins) -> Data:
+    """Run the configured data source."""
+    entry = plugins.get("data_sources", resolved.run.data.name)
+    data = entry.load()(resolved.data)
+    if not isinstance(data, Data):
+        raise GenforgeError(f"data source {entry.name!r} ({entry.plugin.label}) returned "
+                            f"{type(data).__name__}, expected genforge.Data")
+    return data
+
+
+def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> GenerativeModel:
+    """Build the configured model family for data described by ``info``."""
+    entry = plugins.get("models", resolved.run.model.name)
+    cls = entry.load()
+    if entry.options.get("conditional") and info.num_classes == 0:
+        raise ConfigError(f"model.name = {entry.name!r}: needs labelled data, but data source "
+                          f"{resolved.run.data.name!r} has no classes")
+    try:
+        model = cls(resolved.model, info)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if not isinstance(model, GenerativeModel):
+        raise GenforgeError(f"model {entry.name!r} ({entry.plugin.label}) built "
+                            f"{type(model).__name__}, expected a GenerativeModel")
+    return model
