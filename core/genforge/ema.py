@@ -12,10 +12,22 @@ from genforge.model import GenerativeModel
 EMA_WEIGHTS = "ema.safetensors"
 
 
+def warmup_decay(decay: float, step: int) -> float:
+    """The decay used at ``step``: ``min(decay, (1 + step) / (10 + step))``.
+
+    Early on the average follows the weights closely (0.1 at step 0, 0.5 at step 8), so a
+    short run's average is not the random initial weights; the full ``decay`` applies
+    once ``(1 + step) / (10 + step)`` reaches it (after about 9,000 steps for 0.999).
+    """
+    return min(decay, (1.0 + step) / (10.0 + step))
+
+
 class EMA:
     """Keeps ``decay``-averaged copies of the floating-point weights under ``model.ema_scope``.
 
-    Integer buffers (step counters, BatchNorm batch counts) are copied, not averaged.
+    Integer buffers (step counters, BatchNorm batch counts) are copied, not averaged. The
+    decay warms up with the step (``warmup_decay``); the step is the run's, so a resumed
+    run averages exactly as an uninterrupted one.
     """
 
     def __init__(self, model: GenerativeModel, decay: float) -> None:
@@ -29,11 +41,12 @@ class EMA:
         self.float_shadow = [self.shadow[k] for k in self.floats]
 
     @torch.no_grad()
-    def update(self) -> None:
-        """Move the averages towards the model's current weights."""
+    def update(self, step: int) -> None:
+        """Move the averages towards the model's current weights after ``step`` earlier updates."""
         state = self.model.state_dict()
         if self.floats:
-            torch._foreach_lerp_(self.float_shadow, [state[k] for k in self.floats], 1.0 - self.decay)
+            weight = 1.0 - warmup_decay(self.decay, step)
+            torch._foreach_lerp_(self.float_shadow, [state[k] for k in self.floats], weight)
         for k in self.others:
             self.shadow[k].copy_(state[k])
 

@@ -283,7 +283,7 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
         with autocast:
             metrics = model.train_step((x, y), optimizers)
         if run.ema is not None:
-            run.ema.update()
+            run.ema.update(run.step)
         run.step += 1
         run.plugins.hook.genforge_on_step_end(run=run, step=run.step, metrics=metrics)
         due = tcfg.checkpoint_every and run.step % tcfg.checkpoint_every == 0
