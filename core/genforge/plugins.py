@@ -23,8 +23,15 @@ from genforge import hookspecs
 from genforge.errors import PluginError
 
 GROUP = "genforge"
-BUILTIN_PLUGINS = ("genforge.data.plugin", "genforge.metrics.plugin", "genforge.features",
-                   "genforge.metrics.during_training")
+#: Hooks run last-registered first: a step's metrics line is written before its sample grid.
+BUILTIN_PLUGINS = (
+    "genforge.builtins.data_sources",
+    "genforge.builtins.metrics",
+    "genforge.builtins.sample_grids",
+    "genforge.builtins.metrics_log",
+    "genforge.builtins.progress_bar",
+    "genforge.builtins.eval_during_training",
+)
 REGISTRIES = {
     "models": "genforge_register_models",
     "data_sources": "genforge_register_data_sources",

@@ -1,1 +1,1 @@
-"""Built-in data sources (registered by ``genforge.data.plugin``) and their shared types."""
+"""Built-in data sources (registered by ``genforge.builtins.data_sources``) and their shared types."""

@@ -1,1 +1,1 @@
-"""Built-in evaluation metrics (registered by ``genforge.metrics.plugin``)."""
+"""Built-in evaluation metrics (registered by ``genforge.builtins.metrics``)."""

@@ -25,8 +25,8 @@ _LAZY = {
     "parametrize_with_checks": "genforge.testing.parametrize",
     "run_checks": "genforge.testing.runner",
     "assert_conforms": "genforge.testing.runner",
-    "checks_for": "genforge.testing.catalog",
-    "Check": "genforge.testing.catalog",
+    "checks_for": "genforge.testing.checks",
+    "Check": "genforge.testing.checks",
     "Subject": "genforge.testing.subject",
 }
 

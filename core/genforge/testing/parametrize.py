@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.catalog import Check, checks_for
+from genforge.testing.checks import Check, checks_for
 from genforge.testing.results import NotApplicable
 from genforge.testing.subject import DATA_KINDS, Subject
 

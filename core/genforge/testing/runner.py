@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.catalog import checks_for
+from genforge.testing.checks import checks_for
 from genforge.testing.results import CheckResult, ConformanceError, NotApplicable
 from genforge.testing.subject import DATA_KINDS, Subject
 

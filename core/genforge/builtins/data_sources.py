@@ -1,4 +1,4 @@
-"""Default plugin registering the built-in data sources (kept free of torch imports)."""
+"""Built-in plugin registering the data sources of ``genforge.data`` (no torch imports)."""
 
 from __future__ import annotations
 

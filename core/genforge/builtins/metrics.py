@@ -1,4 +1,4 @@
-"""Default plugin registering the built-in metrics and feature extractors (kept free of torch imports).
+"""Built-in plugin registering the metrics and feature extractors of ``genforge.metrics`` (no torch imports).
 
 Each metric is registered with ``applies`` (a ``"module:function"`` taking the
 ``EvalContext``): ``genforge eval`` without ``--metrics`` runs every metric that
@@ -41,7 +41,5 @@ def genforge_register_metrics(register: Any) -> None:
 @hookimpl
 def genforge_register_feature_extractors(register: Any) -> None:
     """Register the shipped digits extractor (a CNN trained on the 8x8 digits)."""
-    from pathlib import Path
-
-    register("digits", Path(__file__).parent / "weights" / "digits.safetensors",
+    register("digits", f"{_M}.extractor:DIGITS_WEIGHTS",
              summary="CNN classifier trained on the 8x8 digits train split (99% held-out accuracy)")

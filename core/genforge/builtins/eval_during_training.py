@@ -1,6 +1,6 @@
-"""Training curves: evaluation every ``trainer.eval_every`` steps, as a default plugin.
+"""Built-in plugin for training curves: evaluation every ``trainer.eval_every`` steps.
 
-Through the trainer hooks (like ``genforge.features``), not inside the loop: every
+Through the trainer hooks (like the other built-in plugins), not inside the loop: every
 ``eval_every`` steps and at the last step, the model (its EMA weights when the run
 keeps an average) is scored with ``trainer.eval_metrics`` (empty: every metric that
 applies) on ``trainer.eval_n`` samples of seed 0, and one line

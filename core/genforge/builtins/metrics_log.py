@@ -1,0 +1,68 @@
+"""Built-in plugin writing ``metrics.jsonl``: one JSON line every ``trainer.log_every`` steps.
+
+Each line holds the step, the losses (averaged over processes under ``torchrun``),
+samples per second since the previous line and seconds since the start. A resumed
+run first drops the lines written after the checkpoint it restarts from.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from genforge.hookspecs import hookimpl
+
+#: ``run.extras`` key of ``(step, values)``: the losses of the newest line, for display.
+LOGGED = "logged_metrics"
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Drop lines past ``step`` (written after the checkpoint a resumed run restarts from)."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+@hookimpl
+def genforge_on_train_start(run: Any) -> None:
+    """Open the metrics log (main process only)."""
+    log = run.out / "metrics.jsonl"
+    if run.process.main:
+        _trim_log(log, run.step)
+    run.extras["metrics_log"] = log.open("a") if run.process.main else None
+    run.extras["last_log"] = (time.perf_counter(), run.step)
+
+
+@hookimpl
+def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+    """Write a line every ``log_every`` steps and at the last step."""
+    tcfg = run.config.run.trainer
+    if step % tcfg.log_every and step != tcfg.steps:
+        return
+    values = {k: float(v) for k, v in metrics.items()}
+    if run.process.distributed:  # every process takes part; only the main one writes
+        from genforge.distributed import mean_over_processes
+
+        values = mean_over_processes(values, run.device)
+    values = {k: round(v, 6) for k, v in values.items()}
+    now = time.perf_counter()
+    t0, s0 = run.extras["last_log"]
+    run.extras["last_log"] = (now, step)
+    rate = (step - s0) * tcfg.batch_size / max(now - t0, 1e-9)
+    line = {"step": step, **values, "samples_per_s": round(rate, 1),
+            "time_s": round(now - run.started, 3)}
+    log = run.extras["metrics_log"]
+    if log is not None:
+        log.write(json.dumps(line) + "\n")
+        log.flush()
+    run.extras[LOGGED] = (step, values)
+
+
+@hookimpl
+def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+    """Close the log."""
+    if run.extras["metrics_log"] is not None:
+        run.extras["metrics_log"].close()

@@ -1,0 +1,35 @@
+"""Built-in plugin showing a progress bar with the latest logged losses (``trainer.progress``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genforge.builtins.metrics_log import LOGGED
+from genforge.hookspecs import hookimpl
+
+
+@hookimpl
+def genforge_on_train_start(run: Any) -> None:
+    """Open the bar (shown on the main process only)."""
+    from tqdm.auto import tqdm
+
+    tcfg = run.config.run.trainer
+    run.extras["progress"] = tqdm(total=tcfg.steps, initial=run.step,
+                                  disable=not (tcfg.progress and run.process.main),
+                                  desc=run.config.run.model.name, unit="step", dynamic_ncols=True)
+
+
+@hookimpl(trylast=True)
+def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+    """Move the bar; show the losses the metrics log wrote at this step."""
+    bar = run.extras["progress"]
+    bar.update(1)
+    logged_step, values = run.extras.get(LOGGED, (None, {}))
+    if logged_step == step:
+        bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+
+
+@hookimpl
+def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+    """Close the bar."""
+    run.extras["progress"].close()

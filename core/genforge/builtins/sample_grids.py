@@ -1,0 +1,49 @@
+"""Built-in plugin writing sample grids under ``samples/``: every ``trainer.sample_every`` steps, at the end.
+
+The grid uses a fixed seed (and the EMA weights when the run keeps an average), so
+grids of different steps show the same latents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from genforge.hookspecs import hookimpl
+
+
+def grid_labels(num_classes: int, per_class: int = 10) -> list[int] | None:
+    """Labels for a class grid: each class ``per_class`` times, one row per class."""
+    if num_classes <= 0:
+        return None
+    return [c for c in range(num_classes) for _ in range(per_class)]
+
+
+def write_grid(run: Any, name: str) -> None:
+    """Sample the run's model with a fixed seed and write ``samples/NAME.png``."""
+    import torch
+
+    from genforge.images import save_samples
+
+    labels = grid_labels(run.data_info.num_classes) if run.model.conditional else None
+    n = len(labels) if labels else run.config.run.trainer.grid_samples
+    generator = torch.Generator().manual_seed(run.config.run.seed)
+    with run.ema.applied() if run.ema is not None else contextlib.nullcontext():
+        samples = run.model.sample(n, labels=labels, generator=generator)
+    nrow = 10 if labels else None
+    save_samples(samples.float().cpu().numpy(), run.out / "samples" / f"{name}.png", nrow)
+
+
+@hookimpl
+def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+    """Write a grid when due (not at the last step: the end writes that one)."""
+    tcfg = run.config.run.trainer
+    if tcfg.sample_every and step % tcfg.sample_every == 0 and step != tcfg.steps and run.process.main:
+        write_grid(run, f"step-{step:06d}")
+
+
+@hookimpl
+def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+    """Write the final grid."""
+    if run.process.main:
+        write_grid(run, f"step-{run.step:06d}")
