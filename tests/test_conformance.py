@@ -15,6 +15,7 @@ from importlib.metadata import distributions, entry_points
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from genforge.plugins import Plugins
 from genforge.testing import ConformanceError, assert_conforms, run_checks
@@ -208,7 +209,7 @@ def test_duplicate_names_are_named():
 
     @hookimpl
     def genforge_register_models(register):
-        register("gan", "nowhere:Model", None, conditional=False, summary="a shadow")
+        register("gan", "nowhere:Model", BaseModel, conditional=False, summary="a shadow")
 
     plugins = Plugins(extra=[types.SimpleNamespace(genforge_register_models=genforge_register_models)])
     failed = failures(run_checks("gan", plugins=plugins, only=["names_are_unique"]))

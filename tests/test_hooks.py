@@ -14,6 +14,7 @@ import genforge
 from genforge import hookimpl, hookspecs
 from genforge.cli import build_parser
 from genforge.plugins import Plugins, default_plugins
+from genforge.registrars import REGISTRARS, CommandRegistrar, signature_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(n for n, f in vars(hookspecs).items()
@@ -79,10 +80,84 @@ def recording_plugin(events: list) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{k: v for k, v in locals().items() if k.startswith("genforge_")})
 
 
-def test_every_hook_has_a_section_in_the_reference():
-    text = (ROOT / "docs" / "plugins" / "hooks.md").read_text()
-    missing = [h for h in HOOKS if not re.search(rf"^## {h}$", text, re.M)]
-    assert missing == []
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")")
+
+
+def reference_problems(text: str, specs: dict, registrars: dict) -> list[str]:
+    """Where docs/plugins/hooks.md and the hook specifications (or registrars) disagree."""
+    sections = dict(re.findall(r"^## (\w+)\n(.*?)(?=^## |\Z)", text, re.M | re.S))
+    problems = [f"{name}: documented, but no such hook" for name in sorted(set(sections) - set(specs))]
+    for name, spec in specs.items():
+        if name not in sections:
+            problems.append(f"{name}: no '## {name}' section")
+            continue
+        params = ", ".join(f"{p.name}: {p.annotation}" for p in inspect.signature(spec).parameters.values())
+        if f"def {name}({params}) -> None: ..." not in _flat(sections[name]):
+            problems.append(f"{name}: the section does not show def {name}({params}) -> None")
+        if name in registrars:
+            usage = registrars[name]
+            if _flat(usage) not in _flat(sections[name]):
+                problems.append(f"{name}: the section does not show {usage}")
+    return problems
+
+
+SPECS = {h: getattr(hookspecs, h) for h in HOOKS}
+USAGES = {**{r.hook: signature_text(r.__call__) for r in REGISTRARS.values()},
+          "genforge_register_commands": signature_text(CommandRegistrar.add_command, "cli.add_command")}
+REFERENCE = (ROOT / "docs" / "plugins" / "hooks.md").read_text()
+
+
+def test_the_reference_shows_every_hook_and_registrar_signature_exactly():
+    assert set(USAGES) == {h for h in HOOKS if h.startswith("genforge_register_")}
+    assert reference_problems(REFERENCE, SPECS, USAGES) == []
+    for name, spec in SPECS.items():  # and the hookspec docstrings point there, one line each
+        assert spec.__doc__.count("\n") == 0 and f"docs/plugins/hooks.md#{name}" in spec.__doc__
+
+
+def test_the_reference_test_catches_a_hook_that_gains_an_argument(monkeypatch):
+    def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, object],  # noqa: F821
+                             sampler: object) -> None:
+        """A hook that gained an argument the reference does not show."""
+
+    class Registrar(REGISTRARS["exporters"]):
+        def __call__(self, name: str, exporter: object, summary: str = "", *, fp16: bool = False) -> None:
+            """A registrar that gained a keyword."""
+
+    monkeypatch.setattr(hookspecs, "genforge_on_step_end", genforge_on_step_end)
+    specs = {h: getattr(hookspecs, h) for h in HOOKS}
+    usages = {**USAGES, Registrar.hook: signature_text(Registrar.__call__)}
+    assert reference_problems(REFERENCE, specs, usages) == [
+        "genforge_on_step_end: the section does not show def genforge_on_step_end(run: TrainingRun, "
+        "step: int, metrics: dict[str, object], sampler: object) -> None",
+        "genforge_register_exporters: the section does not show register(name: str, exporter: object, "
+        "summary: str = '', *, fp16: bool = False)",
+    ]
+
+
+def test_trace_prints_each_hook_call_and_its_duration(monkeypatch, capsys):
+    @hookimpl
+    def genforge_register_exporters(register):
+        register("null", types.SimpleNamespace(export=lambda loaded, path, options: path), "nothing")
+
+    @hookimpl
+    def genforge_on_checkpoint_saved(run, step, path):
+        pass
+
+    plugin = types.SimpleNamespace(genforge_register_exporters=genforge_register_exporters,
+                                   genforge_on_checkpoint_saved=genforge_on_checkpoint_saved)
+    monkeypatch.setenv("GENFORGE_TRACE_PLUGINS", "1")
+    plugins = Plugins(extra=[plugin])
+    assert "null" in plugins.names("exporters")
+    plugins.hook.genforge_on_checkpoint_saved(run=None, step=1, path=ROOT)
+    lines = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"genforge trace: genforge_register_exporters \[SimpleNamespace\] \d+\.\d{3} ms",
+                        next(ln for ln in lines if "genforge_register_exporters [S" in ln))
+    assert re.fullmatch(r"genforge trace: genforge_on_checkpoint_saved \[SimpleNamespace\] \d+\.\d{3} ms",
+                        lines[-1])
+    monkeypatch.delenv("GENFORGE_TRACE_PLUGINS")
+    Plugins(extra=[plugin]).hook.genforge_on_checkpoint_saved(run=None, step=1, path=ROOT)
+    assert capsys.readouterr().err == ""
 
 
 def test_every_hook_is_exercised_by_a_test():

@@ -83,10 +83,11 @@ def test_duplicate_names_name_both_distributions(fake_plugins):
 def test_duplicate_of_a_builtin_name_is_reported(fake_plugins):
     code = """
 from genforge import hookimpl
+from pydantic import BaseModel
 
 @hookimpl
 def genforge_register_data_sources(register):
-    register("digits", "x:y", None, "shadow")
+    register("digits", "x:y", BaseModel, "shadow")
 """
     plugins = fake_plugins({"shadow": code})
     assert any("'digits'" in c and "genforge 0.1.0" in c and "shadow 1.0" in c
@@ -127,8 +128,8 @@ from genforge import hookimpl
 
 @hookimpl
 def genforge_register_models(register):
-    register("ghost", "no_such_module_xyz:Model", None, conditional=False, summary="")
+    register("ghost", "no_such_module_xyz:Model", BaseModel, conditional=False, summary="")
 """
-    plugins = fake_plugins({"ghostly": code})
+    plugins = fake_plugins({"ghostly": "from pydantic import BaseModel\n" + code})
     with pytest.raises(PluginError, match="model 'ghost' from ghostly 1.0: cannot import"):
         plugins.get("models", "ghost").load()

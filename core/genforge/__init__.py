@@ -1,42 +1,86 @@
 """genforge: a plugin-based generative-modeling toolkit on PyTorch.
 
-Importing ``genforge`` stays light (no torch): the torch-backed names below are
-loaded on first use, so plugin entry modules can ``from genforge import hookimpl``
-and keep ``genforge plugins`` and ``genforge --help`` fast.
+Everything a plugin author uses is importable from here; the rest of the package is
+internal. Importing ``genforge`` stays light (no torch): the names below other than
+the errors and the hook markers are loaded on first use, so plugin entry modules can
+``from genforge import hookimpl`` and keep ``genforge plugins`` and ``genforge --help`` fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.errors import CheckpointError, ConfigError, DataError, GenforgeError, PluginError
 from genforge.hookspecs import hookimpl, hookspec
+
+if TYPE_CHECKING:
+    from genforge.api import LoadedModel, load, train
+    from genforge.config import RunConfig, TrainerConfig
+    from genforge.data.base import Data, TensorData
+    from genforge.data.info import DataInfo
+    from genforge.entries import (
+        Applies,
+        DataSourceEntry,
+        Exporter,
+        ExporterEntry,
+        FeatureExtractorEntry,
+        Metric,
+        MetricEntry,
+        ModelEntry,
+    )
+    from genforge.evaluate import EvalContext
+    from genforge.images import save_samples
+    from genforge.layers import LabelMap
+    from genforge.metrics.extractor import FeatureExtractor
+    from genforge.model import GenerativeModel
+    from genforge.plugins import Plugins
+    from genforge.registrars import (
+        CommandRegistrar,
+        DataSourceRegistrar,
+        ExporterRegistrar,
+        FeatureExtractorRegistrar,
+        MetricRegistrar,
+        ModelRegistrar,
+    )
+    from genforge.trainer import TrainingRun
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "GenerativeModel": "genforge.model",
+    "LabelMap": "genforge.layers",
     "DataInfo": "genforge.data.info",
     "Data": "genforge.data.base",
     "TensorData": "genforge.data.base",
     "TrainerConfig": "genforge.config",
     "RunConfig": "genforge.config",
     "TrainingRun": "genforge.trainer",
+    "EvalContext": "genforge.evaluate",
+    "FeatureExtractor": "genforge.metrics.extractor",
     "Plugins": "genforge.plugins",
     "train": "genforge.api",
     "load": "genforge.api",
     "LoadedModel": "genforge.api",
     "save_samples": "genforge.images",
+    **dict.fromkeys(["ModelRegistrar", "DataSourceRegistrar", "ExporterRegistrar", "MetricRegistrar",
+                     "FeatureExtractorRegistrar", "CommandRegistrar"], "genforge.registrars"),
+    **dict.fromkeys(["ModelEntry", "DataSourceEntry", "ExporterEntry", "MetricEntry",
+                     "FeatureExtractorEntry", "Exporter", "Metric", "Applies"], "genforge.entries"),
 }
 
 __all__ = [
-    "CheckpointError", "ConfigError", "DataError", "GenforgeError", "PluginError",
-    "hookimpl", "hookspec", "__version__", *_LAZY,
+    "Applies", "CheckpointError", "CommandRegistrar", "ConfigError", "Data", "DataError", "DataInfo",
+    "DataSourceEntry", "DataSourceRegistrar", "EvalContext", "Exporter", "ExporterEntry",
+    "ExporterRegistrar", "FeatureExtractor", "FeatureExtractorEntry", "FeatureExtractorRegistrar",
+    "GenerativeModel", "GenforgeError", "LabelMap", "LoadedModel", "Metric", "MetricEntry",
+    "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "RunConfig",
+    "TensorData", "TrainerConfig", "TrainingRun", "__version__", "hookimpl", "hookspec", "load",
+    "save_samples", "train",
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

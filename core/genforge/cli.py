@@ -15,20 +15,10 @@ from typing import Any
 from genforge import __version__
 from genforge.errors import GenforgeError
 from genforge.plugins import Plugins, default_plugins
+from genforge.registrars import CommandRegistrar
 
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
-
-
-class CommandRegistry:
-    """What ``genforge_register_commands`` receives: adds subcommands to the CLI."""
-
-    def __init__(self, subparsers: Any) -> None:
-        self._subparsers = subparsers
-
-    def add_command(self, name: str, help: str = "", **kwargs: Any) -> argparse.ArgumentParser:
-        """Add a subcommand; set its handler with ``parser.set_defaults(handler=fn)``."""
-        return self._subparsers.add_parser(name, help=help, description=help, **kwargs)
 
 
 def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
@@ -371,7 +361,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     pi.add_argument("--dry-run", action="store_true", help="print the pip command instead of running it")
     pi.set_defaults(handler=cmd_plugins_install)
 
-    plugins.hook.genforge_register_commands(cli=CommandRegistry(sub))
+    plugins.hook.genforge_register_commands(cli=CommandRegistrar(sub))
     return parser
 
 

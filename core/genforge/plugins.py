@@ -12,15 +12,29 @@ import difflib
 import functools
 import importlib
 import os
-from dataclasses import dataclass, field
+import sys
+import time
+from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, overload
 
 import pluggy
 
 from genforge import hookspecs
+from genforge.entries import (
+    DataSourceEntry,
+    Entry,
+    ExporterEntry,
+    FeatureExtractorEntry,
+    MetricEntry,
+    ModelEntry,
+    PluginRecord,
+)
 from genforge.errors import PluginError
+from genforge.registrars import REGISTRARS
+
+__all__ = ["GROUP", "Plugins", "PluginRecord", "default_plugins"]
 
 GROUP = "genforge"
 #: Hooks run last-registered first: a step's metrics line is written before its sample grid.
@@ -32,59 +46,6 @@ BUILTIN_PLUGINS = (
     "genforge.builtins.progress_bar",
     "genforge.builtins.eval_during_training",
 )
-REGISTRIES = {
-    "models": "genforge_register_models",
-    "data_sources": "genforge_register_data_sources",
-    "exporters": "genforge_register_exporters",
-    "metrics": "genforge_register_metrics",
-    "feature_extractors": "genforge_register_feature_extractors",
-}
-
-
-@dataclass
-class PluginRecord:
-    """One loaded (or failed) plugin as ``genforge plugins`` lists it."""
-
-    name: str
-    dist: str
-    version: str
-    hooks: list[str] = field(default_factory=list)
-    error: str | None = None
-    registered: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """``dist version`` for messages."""
-        return f"{self.dist} {self.version}".strip()
-
-
-@dataclass
-class Entry:
-    """A registered name: a model family, data source, exporter or metric."""
-
-    kind: str
-    name: str
-    target: Any
-    plugin: PluginRecord
-    config_cls: Any = None
-    summary: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> Any:
-        """Return the registered object, importing a ``"module:attr"`` string target."""
-        if not isinstance(self.target, str):
-            return self.target
-        module, _, attr = self.target.partition(":")
-        try:
-            obj: Any = importlib.import_module(module)
-            for part in attr.split(".") if attr else []:
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError) as e:
-            raise PluginError(
-                f"{self.kind} {self.name!r} from {self.plugin.label}: cannot import "
-                f"{self.target!r}: {e}"
-            ) from e
-        return obj
 
 
 def _label(kind: str) -> str:
@@ -100,6 +61,24 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _trace(call: str, seconds: float) -> None:
+    print(f"genforge trace: {call} {seconds * 1000:.3f} ms", file=sys.stderr, flush=True)
+
+
+def _monitor() -> tuple[Callable[..., None], Callable[..., None]]:
+    """pluggy's before/after hook-call monitors printing each call and its duration to stderr."""
+    started: list[float] = []
+
+    def before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        started.append(time.perf_counter())
+
+    def after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        names = ", ".join(impl.plugin_name for impl in hook_impls)
+        _trace(f"{hook_name} [{names}]", time.perf_counter() - started.pop())
+
+    return before, after
+
+
 class Plugins:
     """A plugin manager with its registries; build one per process or per test."""
 
@@ -111,10 +90,13 @@ class Plugins:
         load: list[str] | None = None,
     ) -> None:
         self.strict = _env_flag("GENFORGE_STRICT_PLUGINS") if strict is None else strict
+        self.trace = _env_flag("GENFORGE_TRACE_PLUGINS")
         if load is None and "GENFORGE_LOAD_PLUGINS" in os.environ:
             load = [s.strip() for s in os.environ["GENFORGE_LOAD_PLUGINS"].split(",") if s.strip()]
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
+        if self.trace:
+            self.pm.add_hookcall_monitoring(*_monitor())
         self.records: list[PluginRecord] = []
         self._registries: dict[str, dict[str, Entry]] | None = None
         self._conflicts: list[str] = []
@@ -142,7 +124,7 @@ class Plugins:
         if self.strict:
             raise PluginError(f"plugin {record.name!r} ({record.label}): {message}") from exc
 
-    def _add(self, loader: Any, name: str, dist: str, version: str) -> None:
+    def _add(self, loader: Callable[[], object], name: str, dist: str, version: str) -> None:
         record = PluginRecord(name=name, dist=dist, version=version)
         self.records.append(record)
         try:
@@ -170,27 +152,28 @@ class Plugins:
     def _record_for(self, plugin_name: str) -> PluginRecord:
         return next(r for r in self.records if r.name == plugin_name)
 
-    def _build(self) -> dict[str, dict[str, Entry]]:
-        registries: dict[str, dict[str, Entry]] = {}
-        for kind, hook_name in REGISTRIES.items():
-            table: dict[str, Entry] = {}
+    def _build(self) -> dict[str, dict[str, Entry[Any]]]:
+        registries: dict[str, dict[str, Entry[Any]]] = {}
+        for kind, registrar_cls in REGISTRARS.items():
+            hook_name = registrar_cls.hook
+            table: dict[str, Entry[Any]] = {}
             registries[kind] = table
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 record = self._record_for(impl.plugin_name)
-                staged: list[Entry] = []
-
-                def register(name: str, target: Any, config_cls: Any = None, summary: str = "",
-                             *, _kind: str = kind, _record: PluginRecord = record,
-                             _staged: list[Entry] = staged, **options: Any) -> None:
-                    _staged.append(Entry(_label(_kind), name, target,
-                                         _record, config_cls, summary, options))
-
+                registrar = registrar_cls(record)
+                began = time.perf_counter()
                 try:
-                    impl.function(register=register)
+                    impl.function(register=registrar)
+                except PluginError as e:  # a registrar's own one-line message
+                    self._fail(record, str(e), e)
+                    continue
                 except Exception as e:
                     self._fail(record, f"{hook_name} raised {type(e).__name__}: {e}", e)
                     continue
-                for entry in staged:
+                finally:
+                    if self.trace:
+                        _trace(f"{hook_name} [{record.name}]", time.perf_counter() - began)
+                for entry in registrar.entries:
                     if entry.name in table:
                         other = table[entry.name].plugin.label
                         msg = (f"{entry.kind} name {entry.name!r} is registered by both {other} "
@@ -202,7 +185,7 @@ class Plugins:
         return registries
 
     @property
-    def registries(self) -> dict[str, dict[str, Entry]]:
+    def registries(self) -> dict[str, dict[str, Entry[Any]]]:
         """All registries by kind (``models``, ``data_sources``, ``metrics``, ...)."""
         if self._registries is None:
             self._registries = self._build()
@@ -214,15 +197,29 @@ class Plugins:
         self.registries  # noqa: B018 - building the registries finds the conflicts
         return self._conflicts
 
-    def get(self, kind: str, name: str) -> Entry:
+    @overload
+    def get(self, kind: Literal["models"], name: str) -> ModelEntry: ...
+    @overload
+    def get(self, kind: Literal["data_sources"], name: str) -> DataSourceEntry: ...
+    @overload
+    def get(self, kind: Literal["exporters"], name: str) -> ExporterEntry: ...
+    @overload
+    def get(self, kind: Literal["metrics"], name: str) -> MetricEntry: ...
+    @overload
+    def get(self, kind: Literal["feature_extractors"], name: str) -> FeatureExtractorEntry: ...
+    @overload
+    def get(self, kind: str, name: str) -> Entry[Any]: ...
+
+    def get(self, kind: str, name: str) -> Entry[Any]:
         """Look up a registered name; a conflict or an unknown name is a ``PluginError``."""
         table = self.registries[kind]
         if self.conflicts:
             raise PluginError(self.conflicts[0])
         if name not in table:
             known = ", ".join(sorted(table)) or "none installed"
+            broken = [f"plugin {r.name!r} ({r.label}) failed: {r.error}" for r in self.records if r.error]
             raise PluginError(f"unknown {_label(kind)} {name!r}{_suggest(name, list(table))}; "
-                              f"available: {known}")
+                              f"available: {known}" + "".join(f"; {b}" for b in broken[:1]))
         return table[name]
 
     def names(self, kind: str) -> list[str]:

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from genforge.config import validate_section
+from genforge.entries import DataSourceEntry, ModelEntry
 from genforge.errors import GenforgeError
-from genforge.plugins import Entry, Plugins, default_plugins
+from genforge.plugins import Plugins, default_plugins
 from genforge.testing.results import ConformanceError
 
 #: The two kinds of data every family must handle, as sections of a run config.
@@ -30,7 +31,8 @@ def broken_plugins(plugins: Plugins) -> list[str]:
 @functools.cache
 def _load_data(kind: str, plugins: Plugins) -> Any:
     section = dict(DATA_SECTIONS[kind])
-    entry = plugins.registries["data_sources"][section.pop("name")]
+    entry = plugins.registries["data_sources"][str(section.pop("name"))]
+    assert isinstance(entry, DataSourceEntry)
     return entry.load()(validate_section(entry.config_cls, section, "data"))
 
 
@@ -50,10 +52,10 @@ class Subject:
         return self.name
 
     @property
-    def entry(self) -> Entry:
+    def entry(self) -> ModelEntry:
         """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
         entry = self.plugins.registries["models"].get(self.name)
-        if entry is not None:
+        if isinstance(entry, ModelEntry):
             return entry
         lines = [f"model {self.name!r} is not registered"]
         lines += broken_plugins(self.plugins)
@@ -65,7 +67,7 @@ class Subject:
     @property
     def conditional(self) -> bool:
         """Whether the model was registered as label-conditioned."""
-        return bool(self.entry.options.get("conditional", False))
+        return self.entry.conditional
 
     def model_class(self) -> Any:
         """The registered model class (imports the model's module, and so torch)."""
@@ -77,11 +79,7 @@ class Subject:
 
     def tiny(self) -> dict[str, Any]:
         """The model-section options the kit builds with (registered ``tiny`` + overrides)."""
-        registered = self.entry.options.get("tiny") or {}
-        if not isinstance(registered, dict):
-            raise ConformanceError(f"register(..., tiny={registered!r}): expected a dict of "
-                                   "[model] options. Fix: pass a dict such as {'hidden': 16}")
-        return {**copy.deepcopy(registered), **copy.deepcopy(self.overrides)}
+        return {**copy.deepcopy(dict(self.entry.tiny)), **copy.deepcopy(self.overrides)}
 
     def config(self) -> BaseModel:
         """The validated tiny config."""

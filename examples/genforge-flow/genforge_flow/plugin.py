@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge import hookimpl
 from genforge_flow.config import FlowConfig
+
+if TYPE_CHECKING:
+    from genforge import ModelRegistrar
 
 #: Suggested run sections: 8x8 digits, a few thousand steps (about a minute on 2 CPU cores);
 #: the digits' pixels are k/16, so 17 levels there (and no dropout on the plentiful 2-D points).
@@ -20,7 +23,7 @@ TINY = {"coupling_layers": 2, "hidden": 16, "depth": 1}
 
 
 @hookimpl
-def genforge_register_models(register: Any) -> None:
+def genforge_register_models(register: ModelRegistrar) -> None:
     """Register the normalizing flow."""
     register("flow", "genforge_flow.model:Flow", FlowConfig, conditional=False,
              summary="RealNVP-style flow (affine couplings) with exact log-likelihood",

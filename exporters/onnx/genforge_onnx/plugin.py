@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge import hookimpl
 
+if TYPE_CHECKING:
+    from genforge import ExporterRegistrar
+
 
 @hookimpl
-def genforge_register_exporters(register: Any) -> None:
+def genforge_register_exporters(register: ExporterRegistrar) -> None:
     """Register the single-file ONNX exporter and the Triton model-repository exporter."""
     register("onnx", "genforge_onnx.onnx_exporter:exporter",
              summary="one verified .onnx file with the genforge manifest in its metadata")

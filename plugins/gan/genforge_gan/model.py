@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genforge import ConfigError, DataInfo, GenerativeModel
-from genforge.layers import LabelMap
+from genforge import ConfigError, DataInfo, GenerativeModel, LabelMap
 from genforge_gan.config import GANConfig
 from genforge_gan.nets import (
     Discriminator,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from genforge.layers import LabelMap
+from genforge import LabelMap
 
 
 def dcgan_depth(size: int) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge import hookimpl
 from genforge_gan.config import GANConfig
+
+if TYPE_CHECKING:
+    from genforge import ModelRegistrar
 
 DEFAULTS = {
     "data": {"name": "digits", "size": 16},
@@ -39,7 +42,7 @@ CGAN_DEFAULTS = {**DEFAULTS, "model": {"projection": True}, "per_data": {
 
 
 @hookimpl
-def genforge_register_models(register: Any) -> None:
+def genforge_register_models(register: ModelRegistrar) -> None:
     """Register the unconditional and the label-conditioned GAN."""
     register("gan", "genforge_gan.model:GAN", GANConfig, conditional=False,
              summary="DCGAN for images, MLP GAN for vectors", defaults=GAN_DEFAULTS)

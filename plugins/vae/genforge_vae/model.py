@@ -7,8 +7,7 @@ import math
 import torch
 from torch import nn
 
-from genforge import DataInfo, GenerativeModel
-from genforge.layers import LabelMap
+from genforge import DataInfo, GenerativeModel, LabelMap
 from genforge_vae.config import VAEConfig
 from genforge_vae.likelihoods import Observation, build_observation, resolve_likelihood
 from genforge_vae.nets import Decoder, Encoder, build_conv, build_mlp

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from genforge.layers import LabelMap
+from genforge import LabelMap
 
 #: Most stride-2 stages of the conv nets (64x64 -> 4x4).
 MAX_CONV_DEPTH = 4

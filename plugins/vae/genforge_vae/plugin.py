@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge import hookimpl
 from genforge_vae.config import VAEConfig
+
+if TYPE_CHECKING:
+    from genforge import ModelRegistrar
 
 #: Suggested run sections: binarised 8x8 digits; trains in about a minute on 2 CPU cores.
 DEFAULTS = {
@@ -15,7 +18,7 @@ DEFAULTS = {
 
 
 @hookimpl
-def genforge_register_models(register: Any) -> None:
+def genforge_register_models(register: ModelRegistrar) -> None:
     """Register the unconditional and the label-conditioned VAE."""
     register("vae", "genforge_vae.model:VAE", VAEConfig, conditional=False,
              summary="variational autoencoder (MLP / conv; Bernoulli or Gaussian)",
