@@ -8,18 +8,24 @@ no format version key) by ``genforge train --model vae --steps 2 --out format1-v
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 
 import genforge
+from genforge.checkpoint import CONFIG, FORMAT, FORMAT_KEY, SavedRun
+from genforge.errors import CheckpointError
 
 FORMAT1 = Path(__file__).parent / "fixtures" / "format1-vae"
 
 
 def test_a_format1_run_loads_with_its_ema_and_samples():
     loaded = genforge.load(FORMAT1, device="cpu")
+    assert loaded.saved is not None and loaded.saved.meta.family == "genforge-vae"
+    assert loaded.saved.meta.step == 2 and loaded.saved.meta.genforge_version == "0.1.0"
     assert loaded.ema and loaded.config.run.model.name == "vae"
     assert loaded.info.shape == (1, 8, 8) and loaded.info.num_classes == 10
     a = loaded.sample(6, seed=3)
@@ -30,9 +36,24 @@ def test_a_format1_run_loads_with_its_ema_and_samples():
     assert not raw.ema and not torch.equal(a, raw.sample(6, seed=3))
 
 
-def test_a_format1_run_resumes(tmp_path):
+def test_a_format1_run_resumes_and_writes_the_current_format(tmp_path):
     run_dir = tmp_path / "format1-vae"
     shutil.copytree(FORMAT1, run_dir)
+    assert FORMAT_KEY not in json.loads((SavedRun.open(run_dir).path / CONFIG).read_text())
     run = genforge.train({"out": str(run_dir)}, resume=True, overrides=["trainer.steps=3"])
     assert run.step == 3 and run.config.run.model.hidden == 8
+    saved = SavedRun.open(run_dir)
+    assert saved.path.name == "step-000003" and saved.meta.step == 3
+    assert json.loads((saved.path / CONFIG).read_text())[FORMAT_KEY] == FORMAT
     assert genforge.load(run_dir, device="cpu").sample(2, seed=0).shape == (2, 1, 8, 8)
+
+
+@pytest.mark.parametrize(("value", "message"), [(FORMAT + 1, "newer than this genforge"),
+                                                ("2", "expected a format number")])
+def test_a_format_this_release_cannot_read_is_one_clear_error(tmp_path, value, message):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(SavedRun.open(FORMAT1).path, ckpt)
+    config = json.loads((ckpt / CONFIG).read_text())
+    (ckpt / CONFIG).write_text(json.dumps({**config, FORMAT_KEY: value}))
+    with pytest.raises(CheckpointError, match=message):
+        genforge.load(ckpt, device="cpu")

@@ -14,10 +14,9 @@ from typing import Any
 import torch
 
 from genforge.build import build_model, select_device
-from genforge.checkpoint import find_checkpoint, read_config, read_tensors
+from genforge.checkpoint import SavedRun
 from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, resolve
 from genforge.data.info import DataInfo
-from genforge.ema import EMA_WEIGHTS
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
@@ -57,8 +56,7 @@ def resume_config(raw: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
     out = raw.get("out")
     if not out:
         raise CheckpointError("--resume needs the run folder (--out RUN_DIR or out = ... in the config)")
-    saved = read_config(find_checkpoint(out))
-    saved = {k: v for k, v in saved.items() if not k.startswith("_") and k != "data_info"}
+    saved = SavedRun.open(out).config
     if raw.get("model", {}).get("name", saved["model"]["name"]) != saved["model"]["name"]:
         raise CheckpointError(f"{out}: holds a {saved['model']['name']!r} run, not "
                               f"{raw['model']['name']!r}")
@@ -67,13 +65,17 @@ def resume_config(raw: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
 
 @dataclass
 class LoadedModel:
-    """A trained model ready to sample, with the config and data info it was trained with."""
+    """A trained model ready to sample, with the config and data info it was trained with.
+
+    ``saved`` is the checkpoint it was loaded from (None for a model still in training).
+    """
 
     model: GenerativeModel
     config: ResolvedConfig
     info: DataInfo
     path: Path
     ema: bool = False
+    saved: SavedRun | None = None
 
     @property
     def device(self) -> torch.device:
@@ -107,21 +109,18 @@ def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None =
     When the run kept an EMA of the weights, the averaged weights are used unless ``ema=False``.
     """
     plugins = plugins or default_plugins()
-    ckpt = find_checkpoint(checkpoint)
-    saved = read_config(ckpt)
-    if "data_info" not in saved or "model" not in saved:
-        raise CheckpointError(f"{ckpt / 'config.json'}: not a genforge checkpoint config")
-    info = DataInfo.from_dict(saved["data_info"])
-    raw = {k: v for k, v in saved.items() if not k.startswith("_") and k != "data_info"}
-    resolved = resolve(raw, plugins, strict=False, defaults=False)
+    saved = SavedRun.open(checkpoint)
+    info = saved.meta.data_info
+    resolved = resolve(saved.config, plugins, strict=False, defaults=False)
     model = build_model(resolved, info, plugins)
+    averaged = saved.ema_weights() if ema else None
     try:
-        model.load_state_dict(read_tensors(ckpt / "model.safetensors"))
-        if ema and (ckpt / EMA_WEIGHTS).is_file():
-            model.load_state_dict(read_tensors(ckpt / EMA_WEIGHTS), strict=False)
+        model.load_state_dict(saved.weights())
+        if averaged is not None:
+            model.load_state_dict(averaged, strict=False)
     except RuntimeError as e:
-        raise CheckpointError(f"{ckpt}: weights do not match the model: "
+        raise CheckpointError(f"{saved.path}: weights do not match the model: "
                               f"{str(e).splitlines()[0]}") from None
     model.to(select_device(device)).eval()
-    return LoadedModel(model=model, config=resolved, info=info, path=ckpt,
-                       ema=ema and (ckpt / EMA_WEIGHTS).is_file())
+    return LoadedModel(model=model, config=resolved, info=info, path=saved.path,
+                       ema=averaged is not None, saved=saved)

@@ -1,17 +1,27 @@
-"""Checkpoint folders: ``config.json`` + ``model.safetensors`` + training state. No pickle.
+"""The run and checkpoint folder layout, written and read here alone. No pickle.
 
 A run folder holds ``checkpoints/step-NNNNNN/`` folders and a ``checkpoints/latest``
-pointer file naming the newest. Each folder is written under a temporary name,
-flushed to disk and renamed into place; the pointer is replaced atomically after
-that, so a crash at any moment leaves the previous checkpoint intact and current.
+pointer file naming the newest. A checkpoint folder holds ``config.json`` (the run
+config plus the private keys of ``CheckpointMeta``), ``model.safetensors``, the
+optional ``ema.safetensors`` and the training state (safetensors + a JSON skeleton).
+
+Each folder is written under a temporary name, flushed to disk and renamed into
+place; the pointer is replaced atomically after that, so a crash at any moment
+leaves the previous checkpoint intact and current.
+
+``config.json`` carries a format version (``FORMAT``); one without it is format 1
+(genforge 0.1.0). ``SavedRun.open`` migrates older formats on reading, so the rest
+of genforge sees only the current one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +29,135 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from genforge import __version__
+from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 
+#: The checkpoint format this release writes.
+FORMAT = 2
+
+CHECKPOINTS = "checkpoints"
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
+EMA_WEIGHTS = "ema.safetensors"
 STATE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 LATEST = "latest"
 _TENSOR = "__tensor__"
+
+#: Keys ``config.json`` holds beside the run config (the ``_`` ones never reach a config).
+FAMILY_KEY = "_family"
+MODEL_KEY = "_model"
+VERSION_KEY = "_genforge_version"
+STEP_KEY = "_step"
+FORMAT_KEY = "_format"
+DATA_INFO_KEY = "data_info"
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """Provenance and data description stored with a checkpoint's run config."""
+
+    family: str
+    model: str
+    step: int
+    data_info: DataInfo
+    genforge_version: str = __version__
+
+    def config_json(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``config.json`` content: the run config plus this meta under its keys."""
+        return {**config, FAMILY_KEY: self.family, MODEL_KEY: self.model,
+                VERSION_KEY: self.genforge_version, STEP_KEY: self.step, FORMAT_KEY: FORMAT,
+                DATA_INFO_KEY: self.data_info.to_dict()}
+
+
+def _from_format1(saved: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (genforge 0.1.0) had no format key; the layout is otherwise format 2's."""
+    return {**saved, FORMAT_KEY: 2}
+
+
+#: ``MIGRATIONS[n]`` turns a format ``n`` config into format ``n + 1``.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_format1}
+
+
+def migrate(saved: dict[str, Any], where: Path) -> dict[str, Any]:
+    """Bring a ``config.json`` of any earlier format to ``FORMAT``; refuse a newer one."""
+    version = saved.get(FORMAT_KEY, 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{where}: {FORMAT_KEY} = {version!r}, expected a format number")
+    if version > FORMAT:
+        raise CheckpointError(f"{where}: checkpoint format {version} is newer than this genforge "
+                              f"{__version__} reads (up to {FORMAT}); upgrade genforge")
+    while version < FORMAT:
+        saved = MIGRATIONS[version](saved)
+        version += 1
+    return saved
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """One checkpoint folder on disk: its run config, its meta and its files."""
+
+    path: Path
+    config: dict[str, Any]
+    meta: CheckpointMeta
+
+    @classmethod
+    def open(cls, path: str | Path) -> SavedRun:
+        """Read a run folder (its latest checkpoint) or a checkpoint folder, migrating old formats."""
+        ckpt = find_checkpoint(path)
+        where = ckpt / CONFIG
+        saved = read_config(ckpt)
+        if not isinstance(saved, dict) or DATA_INFO_KEY not in saved or "model" not in saved:
+            raise CheckpointError(f"{where}: not a genforge checkpoint config")
+        saved = migrate(saved, where)
+        config = {k: v for k, v in saved.items() if not k.startswith("_") and k != DATA_INFO_KEY}
+        try:
+            info = DataInfo.from_dict(saved[DATA_INFO_KEY])
+            meta = CheckpointMeta(
+                family=str(saved.get(FAMILY_KEY, "unknown")),
+                model=str(saved.get(MODEL_KEY, config["model"].get("name", ""))),
+                step=int(saved.get(STEP_KEY, 0)), data_info=info,
+                genforge_version=str(saved.get(VERSION_KEY, "unknown")))
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{where}: malformed {DATA_INFO_KEY} or model section: "
+                                  f"{type(e).__name__}: {e}") from None
+        return cls(ckpt, config, meta)
+
+    @property
+    def weights_file(self) -> Path:
+        """The file of the trained weights."""
+        return self.path / WEIGHTS
+
+    @property
+    def has_ema(self) -> bool:
+        """True when the run kept an average of the weights."""
+        return (self.path / EMA_WEIGHTS).is_file()
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The trained weights (a state dict)."""
+        return read_tensors(self.weights_file)
+
+    def ema_weights(self) -> dict[str, torch.Tensor] | None:
+        """The averaged weights, or None when the run kept no average."""
+        return read_tensors(self.path / EMA_WEIGHTS) if self.has_ema else None
+
+    def training_state(self) -> dict[str, Any]:
+        """The optimizer, step and RNG state a resumed run continues from."""
+        return read_training_state(self.path)
+
+    def weights_sha256(self) -> str:
+        """Hex sha256 of the weights file: which weights an export came from."""
+        digest = hashlib.sha256()
+        with self.weights_file.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    """True when ``run_dir`` already holds a run (a ``latest`` pointer)."""
+    return (Path(run_dir) / CHECKPOINTS / LATEST).exists()
 
 
 def step_dir_name(step: int) -> str:
@@ -95,28 +226,29 @@ def write_atomic_text(path: Path, text: str) -> None:
 
 def save_checkpoint(
     run_dir: Path,
-    step: int,
     config: dict[str, Any],
+    meta: CheckpointMeta,
     weights: dict[str, torch.Tensor],
     training_state: dict[str, Any],
     keep: int = 3,
-    extra_weights: dict[str, dict[str, torch.Tensor]] | None = None,
+    ema_weights: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write ``run_dir/checkpoints/step-NNNNNN`` atomically, point ``latest`` at it, prune old ones.
+    """Write a checkpoint folder atomically, point ``latest`` at it and prune old ones.
 
-    ``extra_weights`` maps further file names (such as ``ema.safetensors``) to tensors.
+    The folder is ``run_dir/checkpoints/step-NNNNNN`` for the meta's step; ``config`` is the
+    run config and ``ema_weights`` the average of the weights, if the run keeps one.
     """
-    root = Path(run_dir) / "checkpoints"
+    root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
-    final = root / step_dir_name(step)
+    final = root / step_dir_name(meta.step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    _write_json(tmp / CONFIG, config)
+    _write_json(tmp / CONFIG, meta.config_json(config))
     _save_tensors(tmp / WEIGHTS, weights, {"format": "pt"})
-    for filename, tensors in (extra_weights or {}).items():
-        _save_tensors(tmp / filename, tensors, {"format": "pt"})
+    if ema_weights is not None:
+        _save_tensors(tmp / EMA_WEIGHTS, ema_weights, {"format": "pt"})
     tensors: dict[str, torch.Tensor] = {}
     skeleton = flatten_state(training_state, "state", tensors)
     _save_tensors(tmp / STATE, tensors)
@@ -149,13 +281,13 @@ def find_checkpoint(path: str | Path) -> Path:
     p = Path(path)
     if (p / CONFIG).is_file() and (p / WEIGHTS).is_file():
         return p
-    pointer = p / "checkpoints" / LATEST
+    pointer = p / CHECKPOINTS / LATEST
     if not p.exists():
         raise CheckpointError(f"{p}: no such run or checkpoint folder")
     if not pointer.is_file():
         raise CheckpointError(f"{p}: not a checkpoint folder (no {CONFIG} + {WEIGHTS}) "
-                              f"and not a run folder (no checkpoints/{LATEST})")
-    target = p / "checkpoints" / pointer.read_text().strip()
+                              f"and not a run folder (no {CHECKPOINTS}/{LATEST})")
+    target = p / CHECKPOINTS / pointer.read_text().strip()
     if not (target / CONFIG).is_file():
         raise CheckpointError(f"{pointer}: points to {target.name}, which is missing or incomplete")
     return target

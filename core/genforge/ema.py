@@ -9,8 +9,6 @@ import torch
 
 from genforge.model import GenerativeModel
 
-EMA_WEIGHTS = "ema.safetensors"
-
 
 def warmup_decay(decay: float, step: int) -> float:
     """The decay used at ``step``: ``min(decay, (1 + step) / (10 + step))``.

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from genforge import __version__, distributed
+from genforge import distributed
 from genforge.build import build_model, load_data, select_device
-from genforge.checkpoint import find_checkpoint, read_tensors, read_training_state, save_checkpoint
+from genforge.checkpoint import CheckpointMeta, SavedRun, has_checkpoint, save_checkpoint
 from genforge.config import ResolvedConfig
 from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
-from genforge.ema import EMA, EMA_WEIGHTS
+from genforge.ema import EMA
 from genforge.errors import CheckpointError, ConfigError
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
@@ -113,17 +113,11 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def checkpoint_config(run: TrainingRun) -> dict[str, Any]:
-    """The ``config.json`` of a checkpoint: the resolved config plus what loading needs."""
+def checkpoint_meta(run: TrainingRun) -> CheckpointMeta:
+    """What a checkpoint of the run records beside its config: family, model, step, data."""
     entry = run.plugins.get("models", run.config.run.model.name)
-    return {
-        **run.config.to_dict(),
-        "_family": entry.plugin.dist,
-        "_model": entry.name,
-        "_genforge_version": __version__,
-        "_step": run.step,
-        "data_info": run.data_info.to_dict(),
-    }
+    return CheckpointMeta(family=entry.plugin.dist, model=entry.name, step=run.step,
+                          data_info=run.data_info)
 
 
 def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path:
@@ -135,33 +129,34 @@ def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path
         "scalers": {name: run.model.grad_scalers[id(opt)].state_dict()
                     for name, opt in optimizers.items() if id(opt) in run.model.grad_scalers},
     }
-    extra = {EMA_WEIGHTS: run.ema.shadow} if run.ema is not None else {}
-    path = save_checkpoint(run.out, run.step, checkpoint_config(run), run.model.state_dict(),
-                           state, keep=run.config.run.trainer.keep_checkpoints, extra_weights=extra)
+    path = save_checkpoint(run.out, run.config.to_dict(), checkpoint_meta(run), run.model.state_dict(),
+                           state, keep=run.config.run.trainer.keep_checkpoints,
+                           ema_weights=run.ema.shadow if run.ema is not None else None)
     run.checkpoint = path
     run.plugins.hook.genforge_on_checkpoint_saved(run=run, step=run.step, path=path)
     return path
 
 
 def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-    ckpt = find_checkpoint(run.out)
-    state = read_training_state(ckpt)
+    saved = SavedRun.open(run.out)
+    state = saved.training_state()
     try:
-        run.model.load_state_dict(read_tensors(ckpt / "model.safetensors"))
+        run.model.load_state_dict(saved.weights())
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
             if id(opt) in run.model.grad_scalers and name in state.get("scalers", {}):
                 run.model.grad_scalers[id(opt)].load_state_dict(state["scalers"][name])
         if run.ema is not None:
-            if (ckpt / EMA_WEIGHTS).is_file():
-                run.ema.load(read_tensors(ckpt / EMA_WEIGHTS))
+            averaged = saved.ema_weights()
+            if averaged is not None:
+                run.ema.load(averaged)
             else:  # EMA switched on for a resumed run: start averaging from here
                 run.ema = EMA(run.model, run.ema.decay)
     except (KeyError, RuntimeError, ValueError) as e:
-        raise CheckpointError(f"{ckpt}: does not match this model: {e}".splitlines()[0]) from None
+        raise CheckpointError(f"{saved.path}: does not match this model: {e}".splitlines()[0]) from None
     _set_rng_state(state["rng"], run.device)
     run.step = int(state["step"])
-    run.checkpoint = ckpt
+    run.checkpoint = saved.path
 
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
@@ -229,7 +224,7 @@ def train(resolved: ResolvedConfig, plugins: Plugins | None = None, resume: bool
     cfg = resolved.run
     tcfg = cfg.trainer
     out = Path(cfg.out)
-    if not resume and (out / "checkpoints" / "latest").exists():
+    if not resume and has_checkpoint(out):
         raise ConfigError(f"out = {str(out)!r}: already holds a run; pass --resume to continue it "
                           f"or choose another output folder")
     process = distributed.from_env()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from genforge.checkpoint import read_tensors, step_dir_name
+from genforge.checkpoint import CHECKPOINTS, SavedRun, step_dir_name
 from genforge.testing.model_checks import max_diff, seeded
 from genforge.testing.pickles import record_pickle_calls
 from genforge.testing.results import ConformanceError
@@ -70,8 +70,8 @@ def check_resume(subject: Subject, kind: str) -> None:
     half = train(subject, kind, STEPS // 2)
     resumed = train(subject, kind, STEPS, out=half.out, resume=True)
     name = step_dir_name(STEPS)
-    a = read_tensors(ref.out / "checkpoints" / name / "model.safetensors")
-    b = read_tensors(resumed.out / "checkpoints" / name / "model.safetensors")
+    a = SavedRun.open(ref.out / CHECKPOINTS / name).weights()
+    b = SavedRun.open(resumed.out / CHECKPOINTS / name).weights()
     changed = [k for k in a if k not in b or not torch.equal(a[k], b[k])]
     fix = ("Fix: keep all training state (step counters, schedules) in registered buffers or the "
            "optimizers, and draw training noise from torch's global RNG; genforge saves all three")

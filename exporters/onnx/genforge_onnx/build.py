@@ -13,7 +13,7 @@ import torch
 
 from genforge import GenforgeError
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
-from genforge_onnx.manifest import build_manifest, output_layout, sha256_of
+from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import ExportOptions
 from genforge_onnx.verify import Verification, specs_of, verify
 
@@ -108,9 +108,10 @@ def verify_file(loaded: Any, path: Path) -> Verification:
     meta = {p.key: p.value for p in model.metadata_props}
     if "genforge.model" not in meta:
         raise GenforgeError(f"{path}: not a genforge ONNX file (no genforge.* metadata)")
-    weights = Path(loaded.path) / "model.safetensors"
-    if weights.is_file() and meta.get("source_sha256") not in ("", sha256_of(weights)):
-        raise GenforgeError(f"{path}: exported from other weights than {weights} (source_sha256 differs)")
+    saved = loaded.saved
+    if saved is not None and meta.get("source_sha256") not in ("", saved.weights_sha256()):
+        raise GenforgeError(f"{path}: exported from other weights than {saved.weights_file} "
+                            "(source_sha256 differs)")
     opts = ExportOptions.parse({"part": meta.get("part"), "fp16": meta.get("precision") == "float16",
                                 "output": "uint8" if meta.get("output_dtype") == "uint8" else "float"})
     module, inputs, in_names, _ = graph_parts(loaded, opts)

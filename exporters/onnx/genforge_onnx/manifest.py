@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import genforge
@@ -16,23 +14,6 @@ KEYS = ("genforge.family", "genforge.model", "genforge.version", "opset", "part"
         "conditional", "latent_dim", "latent_distribution", "num_classes", "class_names",
         "output_range", "output_layout", "output_dtype", "sample_shape", "source_sha256",
         "max_abs_error", "tolerance")
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def checkpoint_family(checkpoint: Path) -> str:
-    """The plugin distribution that trained the checkpoint (``_family`` in its config.json)."""
-    try:
-        return str(json.loads((checkpoint / "config.json").read_text()).get("_family", "unknown"))
-    except (OSError, ValueError):
-        return "unknown"
 
 
 def output_layout(shape: tuple[int, ...], uint8: bool) -> str:
@@ -50,9 +31,9 @@ def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: t
     info = loaded.info
     conditional = bool(model.conditional)
     uint8 = opts.output == "uint8"
-    weights = Path(loaded.path) / "model.safetensors"
+    saved = loaded.saved  # the checkpoint; None for a model that was not loaded from one
     return {
-        "genforge.family": checkpoint_family(Path(loaded.path)),
+        "genforge.family": saved.meta.family if saved is not None else "unknown",
         "genforge.model": loaded.config.run.model.name,
         "genforge.version": genforge.__version__,
         "opset": str(opset),
@@ -68,7 +49,7 @@ def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: t
         "output_layout": layout,
         "output_dtype": "uint8" if uint8 else "float32",
         "sample_shape": json.dumps(list(sample_shape)),
-        "source_sha256": sha256_of(weights) if weights.is_file() else "",
+        "source_sha256": saved.weights_sha256() if saved is not None else "",
         "max_abs_error": f"{verification.max_abs_error:.6g}",
         "tolerance": f"{verification.tolerance:.6g}",
     }

@@ -15,6 +15,7 @@ from onnx_testkit import family_params, torch_samples
 
 import genforge
 import genforge_runtime
+from genforge.checkpoint import CONFIG, FAMILY_KEY, WEIGHTS
 from genforge_onnx.manifest import KEYS
 from genforge_onnx.onnx_exporter import exporter
 from genforge_onnx.options import DEFAULT_OPSET
@@ -36,10 +37,10 @@ def test_export_is_one_verified_file_with_the_manifest(name, exported, loaded, c
     m = loaded(name).model
     ckpt = loaded(name).path
     assert meta["genforge.model"] == name
-    assert meta["genforge.family"] == json.loads((ckpt / "config.json").read_text())["_family"]
+    assert meta["genforge.family"] == json.loads((ckpt / CONFIG).read_text())[FAMILY_KEY] != "unknown"
     assert meta["genforge.version"] == genforge.__version__
     assert int(meta["opset"]) == DEFAULT_OPSET == model.opset_import[0].version
-    assert meta["source_sha256"] == hashlib.sha256((ckpt / "model.safetensors").read_bytes()).hexdigest()
+    assert meta["source_sha256"] == hashlib.sha256((ckpt / WEIGHTS).read_bytes()).hexdigest()
     assert int(meta["latent_dim"]) == m.latent_dim and meta["latent_distribution"] == "normal"
     assert int(meta["num_classes"]) == (10 if m.conditional else 0)
     assert json.loads(meta["class_names"]) == ([str(i) for i in range(10)] if m.conditional else [])

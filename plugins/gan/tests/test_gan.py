@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import genforge
 from genforge import DataInfo
+from genforge.checkpoint import CONFIG
 from genforge_gan.config import GANConfig
 from genforge_gan.model import CGAN, GAN
 from genforge_gan.nets import dcgan_depth
@@ -143,7 +144,7 @@ def test_checkpoints_from_before_an_option_existed_still_load_and_resume(tmp_pat
            "data": {"name": "digits", "size": 8}, "out": str(tmp_path / "old"),
            "trainer": {"steps": 2, "batch_size": 16, "progress": False}}
     run = genforge.train(cfg)
-    config_file = run.checkpoint / "config.json"
+    config_file = run.checkpoint / CONFIG
     saved = json.loads(config_file.read_text())
     for key in ("projection", "pack", "spectral_norm"):
         del saved["model"][key]

@@ -11,9 +11,9 @@ import genforge
 
 
 def weights(run_dir):
-    from genforge.checkpoint import find_checkpoint, read_tensors
+    from genforge.checkpoint import SavedRun
 
-    return read_tensors(find_checkpoint(run_dir) / "model.safetensors")
+    return SavedRun.open(run_dir).weights()
 
 
 def assert_same(a, b):
