@@ -10,6 +10,7 @@ import torch
 
 from genforge.config import ResolvedConfig
 from genforge.data.base import Data
+from genforge.data.checks import run_source
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
 from genforge.errors import ConfigError, GenforgeError
@@ -32,13 +33,8 @@ def select_device(spec: str, process: Process | None = None) -> torch.device:
 
 
 def load_data(resolved: ResolvedConfig, plugins: Plugins) -> Data:
-    """Run the configured data source."""
-    entry = plugins.get("data_sources", resolved.run.data.name)
-    data = entry.load()(resolved.data)
-    if not isinstance(data, Data):
-        raise GenforgeError(f"data source {entry.name!r} ({entry.plugin.label}) returned "
-                            f"{type(data).__name__}, expected genforge.Data")
-    return data
+    """Run the configured data source; its splits are checked against its ``DataInfo``."""
+    return run_source(plugins.get("data_sources", resolved.run.data.name), resolved.data)
 
 
 def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> GenerativeModel:

@@ -136,12 +136,13 @@ def train_extractor(
 def train_for_data(name: str, config: Any = None, plugins: Any = None, **recipe: Any) -> FeatureExtractor:
     """Train an extractor on the training split of data source ``name`` (``config``: its options)."""
     from genforge.data.base import TensorData
+    from genforge.data.checks import run_source
     from genforge.plugins import default_plugins
 
     plugins = plugins or default_plugins()
     entry = plugins.get("data_sources", name)
     config = config if config is not None else entry.config_cls()
-    data = entry.load()(config)
+    data = run_source(entry, config)
     if data.info.kind != "image" or not isinstance(data.train, TensorData):
         raise GenforgeError(f"data source {name!r}: feature extractors are for in-memory image data")
     test = (data.test.x, data.test.y) if isinstance(data.test, TensorData) else None

@@ -24,10 +24,12 @@ from genforge.testing.results import CheckResult, ConformanceError, NotApplicabl
 _LAZY = {
     "parametrize_with_checks": "genforge.testing.parametrize",
     "run_checks": "genforge.testing.runner",
+    "run_data_checks": "genforge.testing.runner",
     "assert_conforms": "genforge.testing.runner",
     "checks_for": "genforge.testing.checks",
     "Check": "genforge.testing.checks",
     "Subject": "genforge.testing.subject",
+    "DataSubject": "genforge.testing.subject",
 }
 
 __all__ = ["CheckResult", "ConformanceError", "NotApplicable", *_LAZY]

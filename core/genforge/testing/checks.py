@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genforge.testing import checkpoint_checks, export_checks, model_checks, plugin_checks
+from genforge.testing import checkpoint_checks, data_checks, export_checks, model_checks, plugin_checks
 from genforge.testing.results import ConformanceError
-from genforge.testing.subject import DATA_KINDS, Subject
+from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Check:
         """The first line of the check function's docstring."""
         return (self.fn.__doc__ or "").strip().splitlines()[0]
 
-    def __call__(self, subject: Subject) -> None:
+    def __call__(self, subject: Registered) -> None:
         """Run the check; raises ``ConformanceError`` or ``NotApplicable``."""
         if self.kind is None:
             self.fn(subject)
@@ -85,3 +85,20 @@ def checks_for(subject: Subject, kinds: Sequence[str] = DATA_KINDS) -> list[Chec
         else:
             out += [Check(name, fn, kind) for kind in (kinds if scope == "each" else kinds[:1])]
     return out
+
+
+#: The checks of a data source, each run once.
+DATA_CHECKS: list[tuple[str, Callable[[DataSubject], None]]] = [
+    ("plugin_loads", plugin_checks.check_plugin_loads),
+    ("entry_module_is_light", plugin_checks.check_entry_module_is_light),
+    ("names_are_unique", plugin_checks.check_names_are_unique),
+    ("config_round_trips", data_checks.check_data_config_round_trips),
+    ("splits_match_info", data_checks.check_splits_match_info),
+    ("same_seed_same_splits", data_checks.check_same_seed_same_splits),
+    ("held_out_is_disjoint", data_checks.check_held_out_is_disjoint),
+]
+
+
+def data_checks() -> list[Check]:
+    """The checks of a data source."""
+    return [Check(name, fn) for name, fn in DATA_CHECKS]

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from pydantic import ValidationError
 
-from genforge.config import resolve, validate_section
+from genforge.config import resolve
 from genforge.errors import GenforgeError
+from genforge.testing.plugin_checks import check_config_json
 from genforge.testing.results import ConformanceError
 from genforge.testing.subject import Subject
 
@@ -36,25 +36,7 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def check_config_round_trips(subject: Subject) -> None:
     """The config class builds from defaults and round-trips through JSON and a run config."""
-    cls = subject.entry.config_cls
-    try:
-        default = cls()
-    except ValidationError as e:
-        fields = [".".join(map(str, err["loc"])) for err in e.errors()]
-        raise ConformanceError(f"{cls.__name__}() fails without arguments ({', '.join(fields)} "
-                               "have no default). Fix: give every config field a default") from None
-    for cfg in (default, subject.config()):
-        text = cfg.model_dump_json()
-        try:
-            back = cls.model_validate_json(text)
-            again = validate_section(cls, json.loads(text), "model")
-        except (ValidationError, GenforgeError) as e:
-            raise ConformanceError(f"{cls.__name__} does not read back its own JSON {text}: "
-                                   f"{str(e).splitlines()[0]}. Fix: use JSON-compatible field "
-                                   "types, and populate_by_name=True if fields have aliases") from None
-        if back != cfg or again != cfg:
-            raise ConformanceError(f"{cls.__name__} changes through JSON: {cfg!r} -> {text} -> "
-                                   f"{back!r}. Fix: use JSON-compatible field types")
+    check_config_json(subject.entry.config_cls, subject.config(), "model")
     try:
         resolved = resolve({"model": {"name": subject.name, **subject.tiny()}}, subject.plugins)
         reread = resolve(resolved.to_dict(), subject.plugins)

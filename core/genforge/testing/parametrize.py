@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.checks import Check, checks_for
+from genforge.testing.checks import Check, checks_for, data_checks
 from genforge.testing.results import NotApplicable
-from genforge.testing.subject import DATA_KINDS, Subject
+from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,8 +20,8 @@ class PytestCheck:
     def __init__(self, check: Check) -> None:
         self.check = check
 
-    def __call__(self, model: Subject) -> None:
-        """Run the check on ``model`` (the ``Subject`` parameter)."""
+    def __call__(self, model: Registered) -> None:
+        """Run the check on ``model`` (the ``Subject`` or ``DataSubject`` parameter)."""
         from genforge.testing.pytest_plugin import not_applicable
 
         try:
@@ -33,17 +34,21 @@ class PytestCheck:
 
 
 def parametrize_with_checks(
-    models: Sequence[str],
+    models: Sequence[str] = (),
     *,
+    data_sources: Sequence[str] = (),
     tiny: dict[str, dict[str, Any]] | None = None,
+    data_options: dict[str, dict[str, Any]] | None = None,
     plugins: Plugins | Callable[[], Plugins] | None = None,
     kinds: Sequence[str] = DATA_KINDS,
 ) -> Callable[[F], F]:
-    """Decorate ``test(model, check)`` to run every applicable check on every named model.
+    """Decorate ``test(model, check)`` to run every applicable check on every named model and source.
 
     ``tiny`` maps a model name to config overrides applied over the ``tiny`` options the
-    plugin registered; ``plugins`` defaults to the installed ones; ``kinds`` limits the
-    data kinds (``"image"``: 8x8 digits, ``"vector"``: 2-D toy points).
+    plugin registered; ``data_options`` maps a data source name to the ``[data]`` options
+    to check it with; ``plugins`` defaults to the installed ones; ``kinds`` limits the
+    data kinds models are checked on (``"image"``: 8x8 digits, ``"vector"``: 2-D toy points).
+    The test's first parameter receives the subject, whatever its name.
     """
     import pytest
 
@@ -54,11 +59,15 @@ def parametrize_with_checks(
         subject = Subject(name, found, dict((tiny or {}).get(name, {})))
         params += [pytest.param(subject, PytestCheck(c), id=f"{name}-{c.id}")
                    for c in checks_for(subject, kinds)]
+    for name in data_sources:
+        source = DataSubject(name, found, dict((data_options or {}).get(name, {})))
+        params += [pytest.param(source, PytestCheck(c), id=f"{name}-{c.id}") for c in data_checks()]
 
     from genforge.testing.pytest_plugin import marker_registered
 
     def decorate(fn: F) -> F:
-        marked = pytest.mark.parametrize(("model", "check"), params)(fn)
+        first = next(iter(inspect.signature(fn).parameters), "model")
+        marked = pytest.mark.parametrize((first, "check"), params)(fn)
         # without the plugin (-p no:genforge) the marker would break --strict-markers
         return pytest.mark.genforge_conformance(marked) if marker_registered() else marked
 

@@ -1,4 +1,4 @@
-"""Running the checks without pytest: ``run_checks`` and ``assert_conforms``."""
+"""Running the checks without pytest: ``run_checks``, ``run_data_checks`` and ``assert_conforms``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.checks import checks_for
+from genforge.testing.checks import Check, checks_for, data_checks
 from genforge.testing.results import CheckResult, ConformanceError, NotApplicable
-from genforge.testing.subject import DATA_KINDS, Subject
+from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
 
 
 def run_checks(
@@ -22,8 +22,27 @@ def run_checks(
 ) -> list[CheckResult]:
     """Run the checks on one registered model; ``only``/``skip`` filter by check name."""
     subject = Subject(model, plugins or default_plugins(), dict(tiny or {}))
+    return _run(subject, checks_for(subject, kinds), only, skip)
+
+
+def run_data_checks(
+    source: str,
+    *,
+    plugins: Plugins | None = None,
+    options: dict[str, Any] | None = None,
+    only: Sequence[str] | None = None,
+    skip: Sequence[str] = (),
+) -> list[CheckResult]:
+    """Run the data-source checks on one registered source, with ``options`` as its ``[data]`` options."""
+    subject = DataSubject(source, plugins or default_plugins(), dict(options or {}))
+    return _run(subject, data_checks(), only, skip)
+
+
+def _run(subject: Registered, checks: list[Check], only: Sequence[str] | None,
+         skip: Sequence[str]) -> list[CheckResult]:
+    model = subject.name
     results = []
-    for check in checks_for(subject, kinds):
+    for check in checks:
         if (only is not None and check.name not in only) or check.name in skip:
             continue
         try:
@@ -40,9 +59,15 @@ def run_checks(
     return results
 
 
-def assert_conforms(model: str, **kwargs: Any) -> list[CheckResult]:
-    """Run the checks and raise ``ConformanceError`` listing every failure; return the results."""
-    results = run_checks(model, **kwargs)
+def assert_conforms(model: str | None = None, *, data_source: str | None = None,
+                    **kwargs: Any) -> list[CheckResult]:
+    """Run the checks on a model (or a ``data_source``); raise ``ConformanceError`` listing every failure."""
+    if data_source is not None:
+        results = run_data_checks(data_source, **kwargs)
+    elif model is not None:
+        results = run_checks(model, **kwargs)
+    else:
+        raise ValueError("assert_conforms: name a model or a data_source")
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise ConformanceError("\n".join(r.line() for r in failed))

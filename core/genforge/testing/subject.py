@@ -1,18 +1,19 @@
-"""``Subject``: one registered model under test, with its tiny config and tiny data."""
+"""What the kit checks: a registered model (``Subject``, with its tiny config and data) or data source."""
 
 from __future__ import annotations
 
 import copy
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from genforge.config import validate_section
-from genforge.entries import DataSourceEntry, ModelEntry
+from genforge.entries import DataSourceEntry, Entry, ModelEntry
 from genforge.errors import GenforgeError
 from genforge.plugins import Plugins, default_plugins
+from genforge.registrars import REGISTRARS
 from genforge.testing.results import ConformanceError
 
 #: The two kinds of data every family must handle, as sections of a run config.
@@ -33,36 +34,52 @@ def _load_data(kind: str, plugins: Plugins) -> Any:
     section = dict(DATA_SECTIONS[kind])
     entry = plugins.registries["data_sources"][str(section.pop("name"))]
     assert isinstance(entry, DataSourceEntry)
-    return entry.load()(validate_section(entry.config_cls, section, "data"))
+    from genforge.data.checks import run_source
+
+    return run_source(entry, validate_section(entry.config_cls, section, "data"))
 
 
 @dataclass
-class Subject:
+class Registered:
+    """A registered name under test and the plugins that registered it."""
+
+    registry: ClassVar[str] = "models"
+    name: str
+    plugins: Plugins = field(default_factory=default_plugins)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def registered(self) -> Entry[Any]:
+        """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
+        entry = self.plugins.registries[self.registry].get(self.name)
+        if entry is not None:
+            return entry
+        kind = self.registry[:-1].replace("_", " ")
+        lines = [f"{kind} {self.name!r} is not registered"]
+        lines += broken_plugins(self.plugins)
+        known = ", ".join(self.plugins.names(self.registry)) or "none"
+        lines.append(f"registered {kind}s: {known}. Fix: register it in the plugin's "
+                     f"{REGISTRARS[self.registry].hook} hook, and make the plugin load")
+        raise ConformanceError("; ".join(lines))
+
+
+@dataclass
+class Subject(Registered):
     """A model name, the plugins that registered it, and kit-level config overrides.
 
     The tiny config is the config class's defaults, then the ``tiny`` dict the plugin
     registered with the model (``register(..., tiny={...})``), then ``overrides``.
     """
 
-    name: str
-    plugins: Plugins = field(default_factory=default_plugins)
     overrides: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def entry(self) -> ModelEntry:
-        """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
-        entry = self.plugins.registries["models"].get(self.name)
-        if isinstance(entry, ModelEntry):
-            return entry
-        lines = [f"model {self.name!r} is not registered"]
-        lines += broken_plugins(self.plugins)
-        known = ", ".join(self.plugins.names("models")) or "none"
-        lines.append(f"registered models: {known}. Fix: register it in the plugin's "
-                     "genforge_register_models hook, and make the plugin load")
-        raise ConformanceError("; ".join(lines))
+        """The model's registry entry (``ConformanceError`` if it is missing)."""
+        entry = self.registered()
+        assert isinstance(entry, ModelEntry)
+        return entry
 
     @property
     def conditional(self) -> bool:
@@ -127,3 +144,30 @@ class Subject:
                         "log_every": 1, "sample_every": 0, "grid_samples": 4, "progress": False,
                         "keep_checkpoints": 5},
         }
+
+
+@dataclass
+class DataSubject(Registered):
+    """A data source name, the plugins that registered it, and the ``[data]`` options to check it with."""
+
+    registry: ClassVar[str] = "data_sources"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entry(self) -> DataSourceEntry:
+        """The data source's registry entry (``ConformanceError`` if it is missing)."""
+        entry = self.registered()
+        assert isinstance(entry, DataSourceEntry)
+        return entry
+
+    def config(self) -> BaseModel:
+        """The validated ``[data]`` config: the config class's defaults, then ``options``."""
+        try:
+            return validate_section(self.entry.config_cls, copy.deepcopy(self.options), "data")
+        except GenforgeError as e:
+            raise ConformanceError(f"the data config does not validate: {e}. Fix: give every "
+                                   "config field a default, or pass the kit options for it") from None
+
+    def run(self) -> Any:
+        """Run the source on ``config()`` without checking what it returns (a ``genforge.Data``)."""
+        return self.entry.load()(self.config())
