@@ -1,12 +1,17 @@
-"""The plugin catalogue (``registry.toml``): its schema and reader."""
+"""The plugin catalogue (``registry.toml``): its schema and reader.
+
+Every field that reaches pip is checked here so that a catalogue, the bundled one or one
+given with ``--registry``, can name a distribution and a local folder but never a pip
+option: ``requirement`` must be a plain PEP 508 requirement (no URL, no ``-``), and
+``source`` a relative folder that does not start with ``-``.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from genforge.errors import ConfigError
 
@@ -16,6 +21,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 BUNDLED = Path(__file__).with_name("registry.toml")
+#: What an entry may list, by registry kind (the keys of ``genforge.plugins.REGISTRIES``).
+PROVIDED_KINDS = ("models", "data_sources", "exporters", "metrics", "feature_extractors")
+
+
+def refuse_option(value: str, what: str) -> str:
+    """``value`` unchanged, or a ``ValueError`` when pip would read it as an option."""
+    if value.lstrip().startswith("-"):
+        raise ValueError(f"{what} {value!r} starts with '-', which pip would read as an option")
+    return value
 
 
 class CatalogueEntry(BaseModel):
@@ -24,10 +38,13 @@ class CatalogueEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    distribution: str
-    source: str
-    kind: Literal["model-family", "data-source", "exporter", "metric", "commands"]
+    requirement: str = Field(description="what pip installs from an index, e.g. 'genforge-gan>=0.1,<0.2'")
+    source: str | None = Field(None, description="a folder relative to the catalogue, used when it exists")
     models: list[str] = Field(default_factory=list)
+    data_sources: list[str] = Field(default_factory=list)
+    exporters: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    feature_extractors: list[str] = Field(default_factory=list)
     summary: str
     genforge: str = Field(description="supported genforge versions, a PEP 440 specifier")
 
@@ -42,30 +59,53 @@ class CatalogueEntry(BaseModel):
             raise ValueError(f"{value!r} is not a PEP 440 version specifier such as '>=0.1,<0.2'") from None
         return value
 
-    @field_validator("source")
+    @field_validator("requirement")
     @classmethod
-    def _nonempty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name a folder or a pip requirement")
+    def _requirement(cls, value: str) -> str:
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        refuse_option(value, "requirement")
+        try:
+            req = Requirement(value)
+        except InvalidRequirement:
+            raise ValueError(f"{value!r} is not a pip requirement such as 'genforge-gan>=0.1,<0.2'") from None
+        if req.url:
+            raise ValueError(f"{value!r}: a catalogue requirement installs from an index, not a URL")
         return value
 
-    def resolve_source(self, folder: Path) -> str:
-        """What pip installs: a local path made absolute against ``folder``, or the requirement."""
-        return resolve_source(self.source, folder)
+    @field_validator("source")
+    @classmethod
+    def _relative_folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        refuse_option(value, "source")
+        if not value.strip() or Path(value).is_absolute() or value.startswith("~") or "://" in value:
+            raise ValueError(f"{value!r}: must be a folder relative to the catalogue file")
+        return value
 
+    @model_validator(mode="after")
+    def _provides_something(self) -> CatalogueEntry:
+        if not any(self.provides().values()):
+            raise ValueError(f"lists nothing it provides; name at least one of {', '.join(PROVIDED_KINDS)}")
+        return self
 
-def is_path(source: str) -> bool:
-    """True when ``source`` names a local folder or file rather than a pip requirement."""
-    if "://" in source or " @ " in source:
-        return False
-    return source.startswith((".", "/", "~")) or "/" in source or "\\" in source
+    @property
+    def distribution(self) -> str:
+        """The distribution name of ``requirement``."""
+        from packaging.requirements import Requirement
 
+        return Requirement(self.requirement).name
 
-def resolve_source(source: str, folder: Path) -> str:
-    """A local ``source`` as an absolute path (relative ones against ``folder``); else unchanged."""
-    if not is_path(source):
-        return source
-    return str((folder / Path(source).expanduser()).resolve())
+    def provides(self) -> dict[str, list[str]]:
+        """The names it registers, by kind (kinds it lists nothing for left out)."""
+        return {kind: names for kind in PROVIDED_KINDS if (names := getattr(self, kind))}
+
+    def local_folder(self, folder: Path) -> Path | None:
+        """``source`` resolved against the catalogue's ``folder`` when it holds a project (a checkout)."""
+        if self.source is None:
+            return None
+        path = (folder / self.source).resolve()
+        return path if (path / "pyproject.toml").is_file() else None
 
 
 def catalogue_folder(path: Path | None = None) -> Path:
@@ -89,7 +129,7 @@ def read_catalogue(path: Path | None = None) -> list[CatalogueEntry]:
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
-            raise ConfigError(f"{p}: plugin[{i}].{loc}: {err['msg']}") from None
+            raise ConfigError(f"{p}: plugin[{i}]{'.' if loc else ''}{loc}: {err['msg']}") from None
     names = [e.name for e in entries]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -196,6 +196,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     """Handle ``genforge plugins``: installed plugins, their names and hooks, and failures."""
     plugins: Plugins = args.plugins
     registries = plugins.registries
+    if args.json:
+        import json
+
+        records = [{"name": r.name, "distribution": r.dist, "version": r.version, "hooks": r.hooks,
+                    "error": r.error, "registered": r.registered} for r in plugins.records]
+        print(json.dumps({"plugins": records, "conflicts": plugins.conflicts}, indent=2))
+        return 1 if plugins.conflicts else 0
     for record in plugins.records:
         status = f"BROKEN: {record.error}" if record.error else ", ".join(record.hooks) or "no hooks"
         print(f"{record.name}  ({record.label})")
@@ -212,13 +219,25 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins_available(args: argparse.Namespace) -> int:
-    """Handle ``genforge plugins available``: the catalogue in ``registry.toml``."""
+    """Handle ``genforge plugins available``: the catalogue in ``registry.toml``, with what each provides."""
+    from packaging.utils import canonicalize_name
+
     from genforge.catalogue import read_catalogue
 
-    installed = {r.dist for r in args.plugins.records if r.error is None}
-    for item in read_catalogue(args.registry):
-        mark = "installed" if item.distribution in installed else "not installed"
+    installed = {canonicalize_name(r.dist) for r in args.plugins.records if r.error is None}
+    entries = read_catalogue(args.registry)
+    if args.json:
+        import json
+
+        print(json.dumps([{**e.model_dump(), "distribution": e.distribution,
+                           "installed": canonicalize_name(e.distribution) in installed} for e in entries],
+                         indent=2))
+        return 0
+    for item in entries:
+        mark = "installed" if canonicalize_name(item.distribution) in installed else "not installed"
         print(f"{item.name:12s} {item.distribution:20s} {mark:14s} {item.summary}")
+        provides = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in item.provides().items())
+        print(f"{'':12s} {provides}")
     return 0
 
 
@@ -241,7 +260,15 @@ def cmd_plugins_install(args: argparse.Namespace) -> int:
     from genforge.installer import install
 
     return install(args.name, source=args.source, registry=args.registry, editable=args.editable,
-                   dry_run=args.dry_run)
+                   dry_run=args.dry_run, find_links=args.find_links or [], no_index=args.no_index)
+
+
+def cmd_plugins_uninstall(args: argparse.Namespace) -> int:
+    """Handle ``genforge plugins uninstall``: pip-uninstall a plugin's distribution."""
+    from genforge.installer import uninstall
+
+    dists = {r.name: r.dist for r in args.plugins.records}
+    return uninstall(args.name, registry=args.registry, plugin_dists=dists, dry_run=args.dry_run)
 
 
 def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
@@ -336,10 +363,12 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name")
+    p.add_argument("--json", action="store_true", help="print the plugins as JSON")
     p.set_defaults(handler=cmd_plugins)
     psub = p.add_subparsers(metavar="ACTION")
     pa = psub.add_parser("available", help="list the plugins catalogued in registry.toml")
     pa.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
+    pa.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     pa.set_defaults(handler=cmd_plugins_available)
     pn = psub.add_parser("new", help="write a new plugin project (passes the conformance kit)",
                          description="Write an installable plugin project: pyproject with the entry "
@@ -358,8 +387,18 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                     help="install from this folder or pip requirement (needed for uncatalogued names)")
     pi.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
     pi.add_argument("-e", "--editable", action="store_true", help="install a local folder editable")
+    pi.add_argument("--find-links", action="append", metavar="DIR_OR_URL",
+                    help="also look for distributions here (pip --find-links), e.g. a local wheelhouse")
+    pi.add_argument("--no-index", action="store_true", help="use no package index (only --find-links)")
     pi.add_argument("--dry-run", action="store_true", help="print the pip command instead of running it")
     pi.set_defaults(handler=cmd_plugins_install)
+    pu = psub.add_parser("uninstall", help="pip-uninstall a plugin from this environment",
+                         description="Remove a plugin's distribution with this Python's pip; NAME is a "
+                         "catalogue name, a plugin name from `genforge plugins` or a distribution.")
+    pu.add_argument("name", help="catalogued plugin, installed plugin or distribution name")
+    pu.add_argument("--registry", type=Path, help="catalogue file (default: the bundled one)")
+    pu.add_argument("--dry-run", action="store_true", help="print the pip command instead of running it")
+    pu.set_defaults(handler=cmd_plugins_uninstall)
 
     plugins.hook.genforge_register_commands(cli=CommandRegistrar(sub))
     return parser

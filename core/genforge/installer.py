@@ -1,10 +1,12 @@
-"""``genforge plugins install``: check a plugin's supported genforge range, then pip-install it.
+"""``genforge plugins install`` / ``uninstall``: check a plugin's genforge range, then run pip.
 
-A catalogued name installs from its ``source`` in ``registry.toml`` (a relative path
-resolves against the catalogue's folder); ``--from`` installs from a path or a pip
-requirement instead, and is the only way to install a name the catalogue lacks. pip
-runs as ``sys.executable -m pip`` with genforge pinned to the running version, so an
-install can never replace genforge itself.
+A catalogued name installs from its ``source`` folder when that exists (a checkout of
+the repository) and otherwise from its ``requirement`` on an index; ``--from`` installs
+from a path or a pip requirement instead, and is the only way to install a name the
+catalogue lacks. pip runs as ``sys.executable -m pip`` with genforge pinned to the
+running version, so an install can never replace genforge itself; the target follows
+``--`` and nothing that starts with ``-`` is accepted as one, so no catalogue and no
+``--from`` value can pass pip an option.
 """
 
 from __future__ import annotations
@@ -14,24 +16,30 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from genforge import __version__
-from genforge.catalogue import (
-    BUNDLED,
-    CatalogueEntry,
-    catalogue_folder,
-    is_path,
-    read_catalogue,
-    resolve_source,
-)
+from genforge.catalogue import BUNDLED, CatalogueEntry, catalogue_folder, read_catalogue, refuse_option
 from genforge.errors import GenforgeError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+def _pip(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", *args]
+
+
+def _run_pip(cmd: list[str], what: str) -> None:
+    """Run pip; a failure is a one-line error (pip has printed the details)."""
+    code = subprocess.call(cmd, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    if code != 0:
+        raise GenforgeError(f"pip could not {what} (exit {code}); see pip's output above")
 
 
 @dataclass
@@ -42,12 +50,14 @@ class InstallPlan:
     target: str
     distribution: str | None
     checked: list[str]
+    local: bool = False
+    index_options: list[str] = field(default_factory=list)
 
     def pip_command(self, constraints: Path, editable: bool = False) -> list[str]:
-        """``python -m pip install -c CONSTRAINTS [-e] TARGET``."""
-        target = ["-e", self.target] if editable else [self.target]
-        return [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
-                "-c", str(constraints), *target]
+        """``python -m pip install -c CONSTRAINTS [INDEX OPTIONS] -- TARGET`` (or ``--editable=TARGET``)."""
+        target = [f"--editable={self.target}"] if editable else ["--", self.target]
+        return _pip("install", "--disable-pip-version-check", "-c", str(constraints),
+                    *self.index_options, *target)
 
 
 def check_range(specifier: str, who: str) -> None:
@@ -92,6 +102,32 @@ def _catalogued(name: str, registry: Path | None) -> CatalogueEntry | None:
     return next((e for e in read_catalogue(registry) if e.name == name), None)
 
 
+def _checked_source(source: str) -> str:
+    """A ``--from`` value: an absolute path for a local one, else a pip requirement (never an option)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        refuse_option(source, "--from")
+    except ValueError as e:
+        raise GenforgeError(str(e)) from None
+    path = Path(source).expanduser()
+    url = "://" in source or " @ " in source
+    if not url and (path.exists() or source.startswith((".", "/", "~")) or "/" in source or "\\" in source):
+        return str(path.resolve())
+    try:
+        Requirement(source)
+    except InvalidRequirement:
+        raise GenforgeError(f"--from {source!r}: neither an existing folder nor a pip requirement such "
+                            "as 'genforge-x>=0.1'") from None
+    return source
+
+
+def index_options(find_links: Sequence[str] = (), no_index: bool = False) -> list[str]:
+    """pip's ``--find-links=...`` / ``--no-index`` for the user's own wheelhouse."""
+    links = [f"--find-links={Path(v).resolve() if Path(v).exists() else v}" for v in find_links]
+    return links + (["--no-index"] if no_index else [])
+
+
 def plan_install(name: str, source: str | None = None, registry: Path | None = None) -> InstallPlan:
     """Decide what to install for ``name`` and check every genforge range that is known."""
     entry = _catalogued(name, registry)
@@ -100,36 +136,40 @@ def plan_install(name: str, source: str | None = None, registry: Path | None = N
         raise GenforgeError(f"{name!r} is not in the catalogue {registry or BUNDLED} (catalogued: "
                             f"{known}); pass --from PATH_OR_REQUIREMENT to install it from elsewhere")
     checked = []
+    distribution = entry.distribution if entry is not None else None
+    folder: Path | None = None
     if source is not None:  # the user's source: its own declared range counts, not the catalogue's
-        target, where = resolve_source(source, Path.cwd()), "--from"
+        target = _checked_source(source)
+        if Path(target).is_absolute():
+            folder = Path(target)
+            if not folder.exists():
+                raise GenforgeError(f"--from {source!r}: {folder} does not exist")
     else:
         assert entry is not None
-        target = entry.resolve_source(catalogue_folder(registry))
-        where = f"the catalogue's source {entry.source!r}"
         check_range(entry.genforge, f"plugin {name!r} ({entry.distribution}, per the catalogue)")
         checked.append(f"catalogue: genforge {entry.genforge}")
-    distribution = entry.distribution if entry is not None else None
-    if is_path(target):
-        folder = Path(target)
-        if not folder.exists():
-            raise GenforgeError(f"{where} resolves to {folder}, which does not exist")
+        folder = entry.local_folder(catalogue_folder(registry))
+        target = str(folder) if folder is not None else entry.requirement
+    if folder is not None:
         dist, declared = project_metadata(folder)
-        if source is None and dist is not None and dist != distribution:
+        if source is None and dist != distribution:
             raise GenforgeError(f"{folder} holds distribution {dist!r}, but the catalogue lists "
                                 f"{name!r} as {distribution!r}")
         if declared is not None:
             check_range(declared, f"{dist or folder} (per its pyproject.toml)")
             checked.append(f"pyproject.toml: genforge {declared}")
         distribution = dist or distribution
-    return InstallPlan(name, target, distribution, checked)
+    return InstallPlan(name, target, distribution, checked, local=folder is not None)
 
 
 def install(name: str, source: str | None = None, registry: Path | None = None,
-            editable: bool = False, dry_run: bool = False) -> int:
+            editable: bool = False, dry_run: bool = False, find_links: Sequence[str] = (),
+            no_index: bool = False) -> int:
     """Check and pip-install a plugin into this Python environment; return 0 or raise."""
     plan = plan_install(name, source, registry)
-    if editable and not is_path(plan.target):
+    if editable and not plan.local:
         raise GenforgeError("--editable needs a local folder, not a requirement")
+    plan.index_options = index_options(find_links, no_index)
     with tempfile.TemporaryDirectory(prefix="genforge-install-") as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text(f"genforge=={__version__}\n")
@@ -139,9 +179,42 @@ def install(name: str, source: str | None = None, registry: Path | None = None,
         if dry_run:
             print(shlex.join(cmd))
             return 0
-        code = subprocess.call(cmd, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    if code != 0:
-        raise GenforgeError(f"pip could not install {plan.target} (exit {code}); see pip's output above")
+        _run_pip(cmd, f"install {plan.target}")
     print(f"installed {name!r}" + (f" ({plan.distribution})" if plan.distribution else "")
           + "; `genforge plugins` lists what it registers")
+    return 0
+
+
+def installed_distribution(name: str, registry: Path | None = None,
+                           plugin_dists: dict[str, str] | None = None) -> str:
+    """The installed distribution ``genforge plugins uninstall NAME`` means, or a one-line error.
+
+    ``NAME`` is a catalogue name, a loaded plugin's entry-point name (``plugin_dists``
+    maps those to distributions) or a distribution name.
+    """
+    from packaging.utils import canonicalize_name
+
+    entry = _catalogued(name, registry)
+    dist = entry.distribution if entry is not None else (plugin_dists or {}).get(name, name)
+    if canonicalize_name(dist) == "genforge":
+        raise GenforgeError("genforge plugins uninstall removes plugins, not genforge itself "
+                            "(use pip uninstall genforge)")
+    try:
+        return metadata.distribution(dist).metadata["Name"]
+    except metadata.PackageNotFoundError:
+        raise GenforgeError(f"{name!r}: no installed distribution {dist!r} (`genforge plugins` "
+                            "lists what is installed)") from None
+
+
+def uninstall(name: str, registry: Path | None = None, plugin_dists: dict[str, str] | None = None,
+              dry_run: bool = False) -> int:
+    """pip-uninstall the distribution of a plugin from this Python environment; return 0 or raise."""
+    dist = installed_distribution(name, registry, plugin_dists)
+    cmd = _pip("uninstall", "--yes", "--disable-pip-version-check", "--", dist)
+    print(f"uninstalling {name!r} ({dist})")
+    if dry_run:
+        print(shlex.join(cmd))
+        return 0
+    _run_pip(cmd, f"uninstall {dist}")
+    print(f"uninstalled {name!r} ({dist})")
     return 0
