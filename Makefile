@@ -3,7 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
-PACKAGES := -e . $(foreach p,$(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml),-e $(dir $(p)))
+# The onnxruntime of the development environment: cpu (onnxruntime) or gpu (onnxruntime-gpu),
+# through genforge-runtime's extra; the other one is removed first (both share one folder).
+ONNXRUNTIME ?= cpu
+OTHER_ORT := $(if $(filter gpu,$(ONNXRUNTIME)),onnxruntime,onnxruntime-gpu)
+PROJECTS := $(filter-out exporters/runtime/,$(dir $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml)))
+PACKAGES := $(foreach p,$(PROJECTS),-e $(p)) -e "exporters/runtime[$(ONNXRUNTIME),png]"
 STAMP  := $(VENV)/.genforge-installed
 
 .PHONY: install demo test bench lint clean
@@ -13,6 +18,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml) | $(BIN)/python
 	$(PIP) install -c constraints.txt torch
+	$(PIP) uninstall -y $(OTHER_ORT) 2>/dev/null || true
 	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev,plot]"
 	@touch $@
 

@@ -15,7 +15,7 @@ from genforge import GenforgeError
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import ExportOptions
-from genforge_onnx.verify import Verification, specs_of, verify
+from genforge_onnx.verify import Verification, runtime, specs_of, verify
 
 
 @dataclass
@@ -65,6 +65,7 @@ def graph_parts(loaded: Any, opts: ExportOptions) -> tuple[torch.nn.Module, tupl
 
 def build_verified(loaded: Any, opts: ExportOptions) -> Built:
     """Export, convert (fp16, uint8 tail), verify and attach the manifest; nothing touches disk."""
+    runtime()  # before the slow export: fail first if onnxruntime is missing or doubled
     module, inputs, in_names, out_names = graph_parts(loaded, opts)
     info = loaded.info
     image = info.kind == "image"

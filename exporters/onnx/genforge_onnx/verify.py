@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 
 from genforge import GenforgeError
 from genforge_onnx.options import VERIFY_BATCHES
+from genforge_runtime.backend import onnxruntime
+from genforge_runtime.errors import RuntimeUnavailable
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 #: Largest allowed |onnxruntime - PyTorch|, on the [0, 1] scale of samples (a wider or
 #: unknown range scales it: by the range's width, or by max(1, max |PyTorch output|)).
@@ -117,8 +123,17 @@ def tolerance_for(fp16: bool, uint8: bool, value_range: Sequence[float] | None,
     return base * max(1.0, peak), ""
 
 
+def runtime() -> ModuleType:
+    """onnxruntime, or a one-line ``GenforgeError`` naming the package to install or remove."""
+    try:
+        return onnxruntime()
+    except RuntimeUnavailable as e:
+        raise GenforgeError(f"verifying an ONNX export needs onnxruntime: {e}") from None
+
+
 def cpu_session(model: bytes | str | Path) -> ort.InferenceSession:
     """An onnxruntime session on the CPU provider with warnings silenced."""
+    ort = runtime()
     so = ort.SessionOptions()
     so.log_severity_level = 3
     source = str(model) if isinstance(model, Path) else model

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genforge_runtime.backend import check_onnxruntime
 from genforge_runtime.grid import save_png
 from genforge_runtime.sampler import load
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Sample and write the output file."""
+    check_onnxruntime()
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise ValueError(f"--out {out}: expected a .png or .npy file")

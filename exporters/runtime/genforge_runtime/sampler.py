@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 
 from genforge_runtime.errors import NotAGenforgeModel
 from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
 from genforge_runtime.session import CUDA, open_session
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 Labels = int | Sequence[int] | np.ndarray | None
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnxruntime as ort
-
+from genforge_runtime.backend import onnxruntime
 from genforge_runtime.errors import NotAGenforgeModel, RuntimeUnavailable
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -31,7 +34,7 @@ def first_line(e: BaseException) -> str:
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
     """Options shared by all sessions: warnings silenced, ``threads`` intra-op threads (None: all cores)."""
-    so = ort.SessionOptions()
+    so = onnxruntime().SessionOptions()
     so.log_severity_level = 3
     if threads is not None:
         so.intra_op_num_threads = threads
@@ -41,7 +44,7 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 def cpu_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
     """A session on the CPU provider; ``NotAGenforgeModel`` if onnxruntime cannot load the file."""
     try:
-        return ort.InferenceSession(str(path), session_options(threads), providers=[CPU])
+        return onnxruntime().InferenceSession(str(path), session_options(threads), providers=[CPU])
     except Exception as e:  # onnxruntime's exception classes derive from Exception only
         raise NotAGenforgeModel(f"{path}: onnxruntime cannot load it as an ONNX model: "
                                 f"{first_line(e)}") from None
@@ -54,6 +57,7 @@ def cuda_session(path: str | Path, device_id: int = 0, threads: int | None = Non
     cannot load with fallback disabled, so it is then opened without the flag, and
     ``get_providers()`` still decides whether CUDA is really in use.
     """
+    ort = onnxruntime()
     if CUDA not in ort.get_available_providers():
         raise RuntimeUnavailable(f"device 'cuda': this onnxruntime {ort.__version__} build has no "
                                  f"{CUDA} (install onnxruntime-gpu, and not onnxruntime beside it)")
@@ -84,8 +88,12 @@ def cuda_session(path: str | Path, device_id: int = 0, threads: int | None = Non
 
 def open_session(path: str | Path, device: str = "auto",
                  threads: int | None = None) -> tuple[ort.InferenceSession, str]:
-    """Open ``path`` on ``device``; return the session and the provider actually in use."""
+    """Open ``path`` on ``device``; return the session and the provider actually in use.
+
+    ``RuntimeUnavailable`` (one line) when no onnxruntime, or both, are installed.
+    """
     kind, device_id = parse_device(device)
+    ort = onnxruntime()
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
     if kind == "cuda":

@@ -9,7 +9,6 @@ import onnxruntime as ort
 import pytest
 
 import genforge_runtime
-import genforge_runtime.session as session_mod
 from genforge_runtime import RuntimeUnavailable
 from genforge_runtime.session import CPU, CUDA, parse_device
 
@@ -28,8 +27,8 @@ class FakeOrt:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, available: list[str], cuda: str) -> None:
         self.available, self.cuda, self.calls, self.bindings = available, cuda, [], 0
-        monkeypatch.setattr(session_mod.ort, "get_available_providers", lambda: list(self.available))
-        monkeypatch.setattr(session_mod.ort, "InferenceSession", self.session)
+        monkeypatch.setattr(ort, "get_available_providers", lambda: list(self.available))
+        monkeypatch.setattr(ort, "InferenceSession", self.session)
 
     def session(self, path, sess_options=None, providers=None):
         names = [p[0] if isinstance(p, tuple) else p for p in providers or []]
