@@ -16,8 +16,8 @@ from genforge.data.digits import DigitsConfig, load
 from genforge.data.info import DataInfo
 from genforge.data.toy2d import Toy2DConfig, mode_centers
 from genforge.data.toy2d import load as load_toy
-from genforge.evaluate import EvalContext
-from genforge.metrics import classes, frechet, kid, memorisation, modes, prdc, views
+from genforge.metrics import classes, feature_space, frechet, kid, memorisation, modes, prdc, views
+from genforge.metrics.context import EvalContext
 from genforge.metrics.extractor import to_size
 
 SUITE = [frechet.fd, kid.kid, prdc.precision, prdc.recall, prdc.density, prdc.coverage,
@@ -157,7 +157,7 @@ def test_images_are_scored_at_the_extractors_resolution(digits):
     big = Data(digits.train, TensorData(load(DigitsConfig(size=32)).test.x), digits.info)
     ctx = EvalContext(None, big, 10, 0, {"data_source": "digits"}, _samples=(big.test.x[:10], None))
     assert views.sample_pixels(ctx).shape == (10, 64)
-    assert views.scored_shape(ctx) == (1, 8, 8)
+    assert feature_space.scored_shape(ctx) == (1, 8, 8)
 
 
 def test_modes_counts_captured_modes_and_high_quality_samples():

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
         MetricEntry,
         ModelEntry,
     )
-    from genforge.evaluate import EvalContext
     from genforge.images import save_samples
     from genforge.layers import LabelMap
+    from genforge.metrics.context import EvalContext
     from genforge.metrics.extractor import FeatureExtractor
     from genforge.model import GenerativeModel
     from genforge.plugins import Plugins
@@ -56,7 +56,7 @@ _LAZY = {
     "TrainerConfig": "genforge.config",
     "RunConfig": "genforge.config",
     "TrainingRun": "genforge.trainer",
-    "EvalContext": "genforge.evaluate",
+    "EvalContext": "genforge.metrics.context",
     "FeatureExtractor": "genforge.metrics.extractor",
     "Plugins": "genforge.plugins",
     "train": "genforge.api",

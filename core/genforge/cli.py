@@ -97,7 +97,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
     try:
         if args.reconstruct:
-            from genforge.evaluate import reconstruction_grid
+            from genforge.reconstruction import reconstruction_grid
 
             samples, nrow = reconstruction_grid(loaded, args.n), 2 * min(8, args.n)
             what = "input/reconstruction pairs"

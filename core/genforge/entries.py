@@ -18,7 +18,7 @@ from genforge.errors import PluginError
 
 if TYPE_CHECKING:
     from genforge.api import LoadedModel
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 T = TypeVar("T")
 

@@ -5,103 +5,16 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
-
-import torch
 
 from genforge.api import LoadedModel
 from genforge.build import load_data
 from genforge.data.base import Data, TensorData
 from genforge.errors import GenforgeError
+from genforge.metrics.context import EvalContext
+from genforge.metrics.feature_space import summary
 from genforge.plugins import Plugins, default_plugins
-
-
-@dataclass
-class EvalContext:
-    """What a metric receives: the model, its data, the sample count, the seed and options.
-
-    ``floor`` contexts stand for a perfect generator: their ``samples()`` are real
-    training images, so the metrics measure the training split against the held-out
-    one. ``cached(key, fn)`` shares work between metrics: per seed, or with
-    ``shared=True`` across all seeds (and the floor) of one evaluation.
-    """
-
-    loaded: LoadedModel | None
-    data: Data
-    n: int
-    seed: int
-    options: dict[str, Any] = field(default_factory=dict)
-    _samples: tuple[torch.Tensor, torch.Tensor | None] | None = None
-    floor: bool = False
-    shared: dict[str, Any] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def generator(self) -> torch.Generator:
-        """A fresh CPU generator seeded with this context's seed."""
-        return torch.Generator().manual_seed(self.seed)
-
-    @property
-    def conditional(self) -> bool:
-        """True for a conditional model: its samples (and a floor's) carry the requested classes."""
-        if self.loaded is not None:
-            return bool(self.loaded.model.conditional)
-        return bool(self.options.get("conditional", False))
-
-    def cached(self, key: str, fn: Callable[[], Any], shared: bool = False) -> Any:
-        """``fn()``, computed once per seed (or once per evaluation with ``shared``)."""
-        store = self.shared if shared else self.cache
-        if key not in store:
-            store[key] = fn()
-        return store[key]
-
-    def real(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
-        """All samples (and labels) of a split as tensors; ``test`` is the held-out split."""
-        ds = self.data.test if split == "test" else self.data.train
-        if ds is None:
-            raise GenforgeError(f"data source {self.data.info.name!r} has no {split} split")
-        if not isinstance(ds, TensorData):
-            raise GenforgeError(f"metrics need an in-memory data source, got {type(ds).__name__}")
-        return ds.x, ds.y
-
-    def samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``n`` generated samples for this seed (balanced classes for conditional models), cached.
-
-        In a floor context: ``min(n, training split)`` training images drawn without replacement.
-        """
-        if self._samples is None:
-            start = time.perf_counter()
-            if self.floor:
-                x, y = self.real("train")
-                idx = torch.randperm(len(x), generator=self.generator())[: self.n]
-                self._samples = (x[idx].float(), y[idx] if y is not None else None)
-            else:
-                if self.loaded is None:
-                    raise GenforgeError("EvalContext: no model to sample and no samples given")
-                model = self.loaded.model
-                labels = None
-                if model.conditional:
-                    labels = torch.arange(self.n) % self.data.info.num_classes
-                x = model.sample(self.n, labels=labels, generator=self.generator()).float().cpu()
-                self._samples = (x, labels)
-            self.cache["sample_seconds"] = time.perf_counter() - start
-        return self._samples
-
-
-@torch.no_grad()
-def reconstruction_grid(loaded: LoadedModel, n: int, plugins: Plugins | None = None) -> torch.Tensor:
-    """``[2n, ...]``: the first ``n`` held-out samples, each followed by its reconstruction."""
-    model = loaded.model
-    if not callable(getattr(model, "reconstruct", None)):
-        raise GenforgeError(f"model {loaded.config.run.model.name!r} cannot reconstruct "
-                            "(it has no reconstruct method)")
-    ctx = EvalContext(loaded, load_data(loaded.config, plugins or default_plugins()), n, 0)
-    x, y = ctx.real("test")
-    x, y = x[:n], (y[:n] if y is not None and model.conditional else None)
-    model.eval()
-    recon = model.reconstruct(x.to(loaded.device), y.to(loaded.device) if y is not None else None)
-    return torch.stack([x.float(), recon.float().cpu()], dim=1).flatten(0, 1)
 
 
 def summarise(values: Sequence[float]) -> dict[str, Any]:
@@ -191,8 +104,6 @@ def evaluate(
         results.setdefault(key, {"mean": math.nan, "std": math.nan, "per_seed": []})["floor"] = \
             summarise(values)
     if meta is not None:
-        from genforge.metrics.views import summary
-
         train = data.train if isinstance(data.train, TensorData) else None
         test = data.test if isinstance(data.test, TensorData) else None
         meta.update(metrics=names, n=n, seeds=seeds, floor=floor,

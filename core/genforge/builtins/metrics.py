@@ -13,7 +13,7 @@ from typing import Any
 from genforge.hookspecs import hookimpl
 
 _M = "genforge.metrics"
-_FEATURES = f"{_M}.views:comparable"
+_FEATURES = f"{_M}.feature_space:comparable"
 
 
 @hookimpl

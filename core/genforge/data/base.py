@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import Dataset
 
 from genforge.data.info import DataInfo
+from genforge.errors import GenforgeError
 
 
 class TensorData(Dataset):
@@ -41,3 +42,13 @@ class Data:
     train: Dataset
     test: Dataset | None
     info: DataInfo
+
+    def tensors(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
+        """All samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors."""
+        ds = self.test if split == "test" else self.train
+        if ds is None:
+            raise GenforgeError(f"data source {self.info.name!r} has no {split} split")
+        if not isinstance(ds, TensorData):
+            raise GenforgeError(f"data source {self.info.name!r}: its {split} split is "
+                                f"{type(ds).__name__}; this needs an in-memory one (TensorData)")
+        return ds.x, ds.y

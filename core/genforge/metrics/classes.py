@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from genforge.metrics import views
+from genforge.metrics import feature_space, views
 
 if TYPE_CHECKING:
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 
 def applies(ctx: EvalContext) -> bool:
     """The data has classes and the extractor's head predicts exactly those classes."""
-    return views.classifies(ctx)
+    return feature_space.classifies(ctx)
 
 
 def classes(ctx: EvalContext) -> dict[str, float]:
     """Class accuracy (conditional models) and the number of classes hit."""
-    if not views.classifies(ctx):
+    if not feature_space.classifies(ctx):
         from genforge.errors import GenforgeError
 
         raise GenforgeError("metric classes: needs labelled data and a feature extractor trained to "

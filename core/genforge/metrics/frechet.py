@@ -9,7 +9,7 @@ import torch
 from genforge.metrics import views
 
 if TYPE_CHECKING:
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 
 def _psd_sqrt(m: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from genforge.metrics import views
 
 if TYPE_CHECKING:
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 def polynomial_mmd2(a: torch.Tensor, b: torch.Tensor) -> float:
     """Unbiased MMD² of ``[N, D]`` and ``[M, D]`` with the kernel ``(x.y / D + 1)^3``, in float64."""

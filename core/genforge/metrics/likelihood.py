@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import torch
 
+from genforge.capabilities import SupportsLikelihood, supports
 from genforge.errors import GenforgeError
-from genforge.evaluate import EvalContext
+from genforge.metrics.context import EvalContext
 
 
 def applies(ctx: EvalContext) -> bool:
     """The model has ``log_likelihood`` and the data a held-out split."""
     model = ctx.loaded.model if ctx.loaded is not None else None
-    return callable(getattr(model, "log_likelihood", None)) and ctx.data.test is not None
+    return supports(model, SupportsLikelihood) and ctx.data.test is not None
 
 
 def nll(ctx: EvalContext) -> dict[str, float]:
@@ -22,7 +23,7 @@ def nll(ctx: EvalContext) -> dict[str, float]:
     ``nll_iwae`` and so on, averaged over the held-out split.
     """
     model = ctx.loaded.model
-    if not callable(getattr(model, "log_likelihood", None)):
+    if not supports(model, SupportsLikelihood):
         raise GenforgeError(f"metric nll: model {ctx.loaded.config.run.model.name!r} has no "
                             "log_likelihood (likelihood models only)")
     x, y = ctx.real("test")

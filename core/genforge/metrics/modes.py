@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from genforge.metrics import views
+from genforge.metrics import feature_space
 
 if TYPE_CHECKING:
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 #: Share of all samples a mode must receive as high-quality samples to count as captured.
 CAPTURE_SHARE = 20 / 2500
@@ -25,7 +25,7 @@ def _mixture(ctx: EvalContext) -> tuple[list[tuple[float, float]], float] | None
     """(mode centres, per-mode std) of a toy2d mixture, or None for other data."""
     from genforge.data.toy2d import DEFAULT_STDS, mode_centers
 
-    if views.data_source(ctx) != "toy2d" and ctx.loaded is not None:
+    if feature_space.data_source(ctx) != "toy2d" and ctx.loaded is not None:
         return None
     dataset = ctx.loaded.config.data.dataset if ctx.loaded is not None else ctx.data.info.name
     if dataset not in ("8gaussians", "25gaussians"):

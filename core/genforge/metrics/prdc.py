@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from genforge.metrics import views
 
 if TYPE_CHECKING:
-    from genforge.evaluate import EvalContext
+    from genforge.metrics.context import EvalContext
 
 
 def precision(ctx: EvalContext) -> dict[str, float]:

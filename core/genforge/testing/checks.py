@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genforge.capabilities import SupportsLikelihood, supports
 from genforge.testing import checkpoint_checks, data_checks, export_checks, model_checks, plugin_checks
 from genforge.testing.results import ConformanceError
 from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
@@ -68,7 +69,7 @@ def _applies(name: str, subject: Subject) -> bool:
         cls: Any = subject.model_class()
     except ConformanceError:
         return True  # the check itself reports why the model cannot be loaded
-    return callable(getattr(cls, "log_likelihood", None))
+    return supports(cls, SupportsLikelihood)
 
 
 def checks_for(subject: Subject, kinds: Sequence[str] = DATA_KINDS) -> list[Check]:

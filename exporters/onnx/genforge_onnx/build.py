@@ -12,6 +12,7 @@ import onnx
 import torch
 
 from genforge import GenforgeError
+from genforge.capabilities import SupportsEncoderExport, supports
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import ExportOptions
@@ -46,7 +47,7 @@ def graph_parts(loaded: Any, opts: ExportOptions) -> tuple[torch.nn.Module, tupl
     name = loaded.config.run.model.name
     try:
         if opts.encoder:
-            if not callable(getattr(model, "export_encoder", None)):
+            if not supports(model, SupportsEncoderExport):
                 raise GenforgeError(f"--part encoder: model {name!r} has no encoder to export")
             module, inputs, in_names, out_names = model.export_encoder()
         else:

@@ -1,0 +1,82 @@
+"""``EvalContext``: what a metric receives, and the per-seed and shared caches it offers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from genforge.data.base import Data
+from genforge.errors import GenforgeError
+
+if TYPE_CHECKING:
+    from genforge.api import LoadedModel
+
+
+@dataclass
+class EvalContext:
+    """What a metric receives: the model, its data, the sample count, the seed and options.
+
+    ``floor`` contexts stand for a perfect generator: their ``samples()`` are real
+    training images, so the metrics measure the training split against the held-out
+    one. ``cached(key, fn)`` shares work between metrics: per seed, or with
+    ``shared=True`` across all seeds (and the floor) of one evaluation.
+    """
+
+    loaded: LoadedModel | None
+    data: Data
+    n: int
+    seed: int
+    options: dict[str, Any] = field(default_factory=dict)
+    _samples: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    floor: bool = False
+    shared: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def generator(self) -> torch.Generator:
+        """A fresh CPU generator seeded with this context's seed."""
+        return torch.Generator().manual_seed(self.seed)
+
+    @property
+    def conditional(self) -> bool:
+        """True for a conditional model: its samples (and a floor's) carry the requested classes."""
+        if self.loaded is not None:
+            return bool(self.loaded.model.conditional)
+        return bool(self.options.get("conditional", False))
+
+    def cached(self, key: str, fn: Callable[[], Any], shared: bool = False) -> Any:
+        """``fn()``, computed once per seed (or once per evaluation with ``shared``)."""
+        store = self.shared if shared else self.cache
+        if key not in store:
+            store[key] = fn()
+        return store[key]
+
+    def real(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
+        """All samples (and labels) of a split as tensors; ``test`` is the held-out split."""
+        return self.data.tensors(split)
+
+    def samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` generated samples for this seed (balanced classes for conditional models), cached.
+
+        In a floor context: ``min(n, training split)`` training images drawn without replacement.
+        """
+        if self._samples is None:
+            start = time.perf_counter()
+            if self.floor:
+                x, y = self.real("train")
+                idx = torch.randperm(len(x), generator=self.generator())[: self.n]
+                self._samples = (x[idx].float(), y[idx] if y is not None else None)
+            else:
+                if self.loaded is None:
+                    raise GenforgeError("EvalContext: no model to sample and no samples given")
+                model = self.loaded.model
+                labels = None
+                if model.conditional:
+                    labels = torch.arange(self.n) % self.data.info.num_classes
+                x = model.sample(self.n, labels=labels, generator=self.generator()).float().cpu()
+                self._samples = (x, labels)
+            self.cache["sample_seconds"] = time.perf_counter() - start
+        return self._samples
