@@ -22,6 +22,7 @@ from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
 from genforge.trainer import TrainingRun
 from genforge.trainer import train as _train
+from genforge.weights import check_before_build, load_weights
 
 
 def train(
@@ -112,15 +113,13 @@ def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None =
     saved = SavedRun.open(checkpoint)
     info = saved.meta.data_info
     resolved = resolve(saved.config, plugins, strict=False, defaults=False)
+    target = select_device(device)
+    check_before_build(lambda: build_model(resolved, info, plugins), saved.weights_file)
     model = build_model(resolved, info, plugins)
+    load_weights(model, saved.weights(), saved.path)
     averaged = saved.ema_weights() if ema else None
-    try:
-        model.load_state_dict(saved.weights())
-        if averaged is not None:
-            model.load_state_dict(averaged, strict=False)
-    except RuntimeError as e:
-        raise CheckpointError(f"{saved.path}: weights do not match the model: "
-                              f"{str(e).splitlines()[0]}") from None
-    model.to(select_device(device)).eval()
+    if averaged is not None:
+        load_weights(model, averaged, saved.path, strict=False)
+    model.to(target).eval()
     return LoadedModel(model=model, config=resolved, info=info, path=saved.path,
                        ema=averaged is not None, saved=saved)

@@ -7,18 +7,52 @@ handlers that need it, so ``genforge --help`` and ``genforge plugins`` stay fast
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from genforge import __version__
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, debug_enabled, report
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
 
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
+#: Seeds every library genforge hands them to accepts (torch, numpy, Python).
+MAX_SEED = 2**63 - 1
+DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:\d+)?)")
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed from 0 to 2**63 - 1."""
+    value = _integer(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {text!r}")
+    return value
+
+
+def device(text: str) -> str:
+    """An argparse type: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if not DEVICE_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
@@ -276,6 +310,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genforge", description="Train, sample and export "
                                      "generative models; model families come from plugins.")
     parser.add_argument("--version", action="version", version=f"genforge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the full chain "
+                        "of causes (as GENFORGE_DEBUG=1); may be given anywhere on the line")
     parser.set_defaults(handler=lambda a: (parser.print_help(), 0)[1], plugins=plugins)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -284,25 +320,25 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", help="run config (TOML)")
     p.add_argument("--model", help="model family name (see `genforge plugins`)")
     p.add_argument("--data", help="data source name (default: digits)")
-    p.add_argument("--steps", type=int, help="total training steps")
+    p.add_argument("--steps", type=count, help="total training steps")
     p.add_argument("--out", help="run folder (default: runs/MODEL-DATA)")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", type=device, help="auto, cpu, cuda or cuda:N")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override an option")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
                    "checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--nproc", type=int, help="train with N processes (launches torchrun; gloo on CPU, "
+    p.add_argument("--nproc", type=count, help="train with N processes (launches torchrun; gloo on CPU, "
                    "NCCL on GPUs)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("sample", help="sample a trained model to a PNG grid or .npy file")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
     p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
-    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", type=count, default=64, help="number of samples (default 64)")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--reconstruct", action="store_true",
                       help="held-out inputs beside their reconstructions (models with reconstruct)")
@@ -317,13 +353,13 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
     p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
     p.add_argument("--metrics", help="comma-separated metric names (default: all that apply)")
-    p.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
-    p.add_argument("--k", type=int, default=100, help="importance samples for nll (default 100)")
+    p.add_argument("--n", type=count, default=1000, help="generated samples per seed (default 1000)")
+    p.add_argument("--seeds", type=count, default=5, help="number of seeds (default 5)")
+    p.add_argument("--k", type=count, default=100, help="importance samples for nll (default 100)")
     p.add_argument("--extractor", help="feature extractor file (default: the data source's own)")
     p.add_argument("--no-floor", action="store_true", help="skip the perfect-generator floor")
     p.add_argument("--json", help="also write the results to this JSON file")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("features", help="feature extractors for the evaluation metrics")
@@ -337,8 +373,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     ft.add_argument("--out", required=True, help="output file (.safetensors)")
     ft.add_argument("--objective", choices=["auto", "classes", "rotation"], default="auto",
                     help="auto: classes when the data has labels, else rotation")
-    ft.add_argument("--epochs", type=int, help="training epochs (default 40)")
-    ft.add_argument("--seed", type=int, help="random seed (default 0)")
+    ft.add_argument("--epochs", type=count, help="training epochs (default 40)")
+    ft.add_argument("--seed", type=seed, help="random seed (default 0)")
     ft.set_defaults(handler=cmd_features_train)
 
     p = sub.add_parser("plot", help="draw a run's loss and metric curves to a PNG (needs matplotlib)")
@@ -352,7 +388,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
     p.add_argument("--format", default="onnx", help="exporter name (see `genforge plugins -v`)")
     p.add_argument("--out", required=True, help="output file or folder")
-    p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--opset", type=count, help="ONNX opset (default: the exporter's)")
     p.add_argument("--fp16", action="store_true", help="store weights in float16")
     p.add_argument("--output", choices=["float", "uint8"], default="float",
                    help="float [N,C,H,W] in [0,1] (default) or uint8 [N,H,W,C]")
@@ -405,19 +441,19 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``genforge`` command."""
+    """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or debug_enabled()
     try:
         plugins = default_plugins()
-        argv = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser(plugins).parse_args(argv)
+        args = build_parser(plugins).parse_args([a for a in argv if a != "--debug"])
         args.argv = argv
         return int(args.handler(args) or 0)
-    except GenforgeError as e:
-        print(f"genforge: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("genforge: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        return report(e, "genforge", debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,11 @@ validated against that plugin's config class) and ``[trainer]``.
 from __future__ import annotations
 
 import copy
+import math
 import sys
+import types
+import typing
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from genforge.errors import ConfigError
+from genforge.files import regular_file
 from genforge.plugins import Plugins
 
 if sys.version_info >= (3, 11):
@@ -25,6 +30,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_DATA = "digits"
+#: The largest seed: what torch, numpy and Python all accept.
+MAX_SEED = 2**63 - 1
 
 
 class TrainerConfig(BaseModel):
@@ -82,7 +89,7 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     out: str = ""
     model: Section
     data: Section = Field(default_factory=lambda: Section(name=DEFAULT_DATA))
@@ -117,7 +124,14 @@ def _describe_error(err: ValidationError, prefix: str = "") -> str:
 
 
 def parse_value(text: str) -> Any:
-    """Parse a ``--set`` value as a TOML value (``3``, ``true``, ``[1, 2]``), else a string."""
+    """Parse a ``--set`` value as a TOML value (``3``, ``true``, ``[1, 2]``), else a string.
+
+    A value holding a line break or another control character is refused: TOML would read
+    only its first line.
+    """
+    bad = next((ch for ch in text if ch != "\t" and unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise ConfigError(f"value {text!r}: contains the control character {bad!r}; give one line")
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -141,14 +155,63 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML config file, with one-line errors for a missing or malformed file."""
-    p = Path(path)
+    p = regular_file(path, "config file", ConfigError)
     try:
         with p.open("rb") as f:
             return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: nested too deeply") from None
+
+
+def _number_kinds(annotation: Any) -> set[type]:
+    """The numeric types (int, float) a field annotation accepts, and bool when it does."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+    return {a for a in args if a in (int, float, bool)}
+
+
+def check_numbers(cls: type[BaseModel], options: Any, where: str) -> None:
+    """Refuse what pydantic would coerce: a boolean for a number field, and any NaN or infinity.
+
+    ``true`` for ``trainer.steps`` would otherwise train 1 step, and ``inf`` passes ``gt=0``.
+    """
+    if not isinstance(options, dict):
+        return
+    for key, value in options.items():
+        name = f"{where}.{key}" if where else str(key)
+        field = cls.model_fields.get(key) if isinstance(key, str) else None
+        annotation = field.annotation if field is not None else None
+        if isinstance(value, bool) and annotation is not None:
+            kinds = _number_kinds(annotation)
+            if kinds and bool not in kinds:
+                raise ConfigError(f"{name} = {str(value).lower()}: expected a number, not a boolean")
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(value, dict):
+            check_numbers(annotation, value, name)
+        else:
+            _check_finite(value, name)
+
+
+def _check_finite(value: Any, name: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name} = {value!r}: expected a finite number")
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_finite(item, name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{name}.{key}")
+
+
+def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    """``raw[key]`` as a dict (created when missing); ``ConfigError`` when it is a value, not a section."""
+    section = raw.setdefault(key, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{key} = {section!r}: expected a [{key}] section, not a value")
+    return section
 
 
 def merge_under(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +227,7 @@ def validate_section(
 ) -> BaseModel:
     """Validate a plugin section; unknown keys are errors (``strict``) or warnings."""
     fields = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+    check_numbers(cls, options, where)
     unknown = sorted(set(options) - fields)
     if unknown:
         msg = f"{where}.{unknown[0]}: unknown key; known keys: {', '.join(sorted(fields)) or 'none'}"
@@ -201,9 +265,11 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
             warnings.warn(f"{key}: unknown top-level config key (ignored)", stacklevel=2)
             raw.pop(key)
         trainer_fields = set(TrainerConfig.model_fields)
-        for key in sorted(set(raw.get("trainer", {})) - trainer_fields):
+        trainer = raw.get("trainer")
+        for key in sorted(set(trainer if isinstance(trainer, dict) else ()) - trainer_fields):
             warnings.warn(f"trainer.{key}: unknown key (ignored)", stacklevel=2)
             raw["trainer"].pop(key)
+    check_numbers(RunConfig, raw, "")
     try:
         run = RunConfig.model_validate(raw)
     except ValidationError as e:
@@ -251,14 +317,13 @@ def build_raw(
         raw = read_toml(config)
     for key, value in (("model", model), ("data", data)):
         if value is not None:
-            section = raw.setdefault(key, {})
-            if section.get("name") not in (None, value):
+            if _section(raw, key).get("name") not in (None, value):
                 raw[key] = {}
             raw[key]["name"] = value
     if steps is not None:
-        raw.setdefault("trainer", {})["steps"] = steps
+        _section(raw, "trainer")["steps"] = steps
     if device is not None:
-        raw.setdefault("trainer", {})["device"] = device
+        _section(raw, "trainer")["device"] = device
     if out is not None:
         raw["out"] = str(out)
     for assignment in overrides or []:

@@ -27,9 +27,11 @@ from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
 from genforge.ema import EMA
-from genforge.errors import CheckpointError, ConfigError
+from genforge.errors import CheckpointError, ConfigError, TrainingDiverged
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
+from genforge.runlock import RunLock
+from genforge.weights import check_before_build, load_weights
 
 
 @dataclass
@@ -140,8 +142,11 @@ def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path
 def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> None:
     saved = SavedRun.open(run.out)
     state = saved.training_state()
+    load_weights(run.model, saved.weights(), saved.path)
+    step = state.get("step") if isinstance(state, dict) else None
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise CheckpointError(f"{saved.path}: training state: step {step!r} is not a step count")
     try:
-        run.model.load_state_dict(saved.weights())
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
             if id(opt) in run.model.grad_scalers and name in state.get("scalers", {}):
@@ -152,11 +157,36 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
                 run.ema.load(averaged)
             else:  # EMA switched on for a resumed run: start averaging from here
                 run.ema = EMA(run.model, run.ema.decay)
-    except (KeyError, RuntimeError, ValueError) as e:
-        raise CheckpointError(f"{saved.path}: does not match this model: {e}".splitlines()[0]) from None
-    _set_rng_state(state["rng"], run.device)
-    run.step = int(state["step"])
+        _set_rng_state(state["rng"], run.device)
+    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{saved.path}: training state does not match this model: "
+                              f"{type(e).__name__}: {e}".splitlines()[0]) from None
+    run.step = step
     run.checkpoint = saved.path
+
+
+def stop_if_diverged(run: TrainingRun, metrics: dict[str, Any], weights: bool) -> None:
+    """Raise ``TrainingDiverged`` if a loss (or, when ``weights``, a weight) is NaN or infinite.
+
+    Every process reaches the same verdict (one all-reduce), so they stop together.
+    """
+    values = _as_floats(metrics)
+    bad = next(((k, v) for k, v in values.items() if not math.isfinite(v)), None)
+    if bad is None and weights:
+        tensors = [*run.model.state_dict().values(), *(run.ema.shadow.values() if run.ema else ())]
+        tensors = [t for t in tensors if t.is_floating_point()]
+        if tensors and not bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()):
+            bad = ("weights", math.nan)
+    if run.process.distributed:
+        if distributed.mean_over_processes({"bad": float(bad is not None)}, run.device)["bad"] == 0:
+            return
+        bad = bad or ("loss on another process", math.nan)
+    if bad is None:
+        return
+    kept = f"the last finite checkpoint {run.checkpoint} is kept" if run.checkpoint else \
+        "no checkpoint was written"
+    raise TrainingDiverged(f"training diverged at step {run.step}: {bad[0]} = {bad[1]}; {kept} "
+                           "(lower the learning rate, or resume from it with other options)")
 
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
@@ -221,13 +251,19 @@ def train(resolved: ResolvedConfig, plugins: Plugins | None = None, resume: bool
     each takes an even share of every batch, and only the main process writes files.
     """
     plugins = plugins or default_plugins()
+    process = distributed.from_env()
+    with RunLock(resolved.run.out, enabled=process.main):
+        return _train(resolved, plugins, resume, process)
+
+
+def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Process) -> TrainingRun:
+    """``train`` inside the run lock."""
     cfg = resolved.run
     tcfg = cfg.trainer
     out = Path(cfg.out)
     if not resume and has_checkpoint(out):
         raise ConfigError(f"out = {str(out)!r}: already holds a run; pass --resume to continue it "
                           f"or choose another output folder")
-    process = distributed.from_env()
     if tcfg.batch_size % process.world:
         raise ConfigError(f"trainer.batch_size = {tcfg.batch_size}: must divide evenly over "
                           f"{process.world} processes")
@@ -239,6 +275,9 @@ def train(resolved: ResolvedConfig, plugins: Plugins | None = None, resume: bool
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(cfg.seed)
             data = load_data(resolved, plugins)
+            if resume:
+                check_before_build(lambda: build_model(resolved, data.info, plugins),
+                                   SavedRun.open(out).weights_file)
             model = build_model(resolved, data.info, plugins).to(device)
             optimizers = model.configure_optimizers()
             _prepare_model(model, tcfg, process, optimizers)
@@ -280,9 +319,11 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
         if run.ema is not None:
             run.ema.update(run.step)
         run.step += 1
+        due = bool(tcfg.checkpoint_every and run.step % tcfg.checkpoint_every == 0) or run.step == tcfg.steps
+        if due or run.step % tcfg.log_every == 0:  # the loss is read here only: no per-step sync
+            stop_if_diverged(run, metrics, weights=due)
         run.plugins.hook.genforge_on_step_end(run=run, step=run.step, metrics=metrics)
-        due = tcfg.checkpoint_every and run.step % tcfg.checkpoint_every == 0
-        if (due or run.step == tcfg.steps) and run.process.main:
+        if due and run.process.main:
             save(run, optimizers)
     run.metrics = _as_floats(metrics)
     if run.process.distributed:

@@ -19,7 +19,8 @@ class DigitsConfig(BaseModel):
     resize: Literal["nearest", "bilinear"] = Field(
         "nearest", description="upsampling; nearest comes back exactly under average pooling")
     test_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="held-out share (stratified)")
-    split_seed: int = Field(0, description="seed of the train/held-out split")
+    split_seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the train/held-out split "
+                            "(scikit-learn takes 0 to 2**32-1)")
 
 
 def load(config: DigitsConfig) -> Data:

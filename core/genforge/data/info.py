@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,22 @@ class DataInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
-        """Rebuild from ``to_dict`` output, ignoring keys this version does not know."""
+    def from_dict(cls, d: Any) -> DataInfo:
+        """Rebuild from ``to_dict`` output, ignoring keys this version does not know.
+
+        Malformed input (a stored ``data_info`` edited by hand) is a ``ValueError`` naming the field.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"data_info: expected an object, got {type(d).__name__}")
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        known["shape"] = tuple(known["shape"])
-        known["class_names"] = tuple(known.get("class_names", ()))
-        vr = known.get("value_range")
-        known["value_range"] = tuple(vr) if vr is not None else None
-        return cls(**known)
+        try:
+            info = TypeAdapter(cls).validate_json(json.dumps(known), strict=True)
+        except (ValidationError, ValueError) as e:
+            first = e.errors()[0] if isinstance(e, ValidationError) else {"loc": (), "msg": str(e)}
+            where = ".".join(str(p) for p in ("data_info", *first["loc"]))
+            raise ValueError(f"{where}: {first['msg']}") from None
+        finite = info.value_range is None or all(math.isfinite(v) for v in info.value_range)
+        if not info.shape or min(info.shape) < 1 or info.num_classes < 0 or not finite:
+            raise ValueError(f"data_info: shape {list(info.shape)}, num_classes {info.num_classes} or "
+                             f"value_range {info.value_range} out of range")
+        return info

@@ -1,0 +1,71 @@
+"""The run lock: one trainer per run folder, held for the trainer's whole life.
+
+``genforge train`` holds an exclusive lock on ``RUN/train.lock`` (``flock``; the lock
+goes with the process, so a killed trainer never leaves a stale one). The file names
+the holder, so a second trainer on the same folder stops at once with one line saying
+which process holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from types import TracebackType
+
+from genforge.errors import GenforgeError
+
+LOCK_FILE = "train.lock"
+
+try:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+except ImportError:  # pragma: no cover (Windows)
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+
+class RunLocked(GenforgeError):
+    """Another trainer holds the run folder's lock."""
+
+
+class RunLock:
+    """A context manager holding ``RUN/train.lock`` exclusively (a no-op when not ``enabled``)."""
+
+    def __init__(self, run_dir: str | Path, enabled: bool = True) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self.enabled = enabled
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        if not self.enabled:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(fd):
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise RunLocked(f"{self.path.parent}: another trainer ({holder}) is training in this run "
+                            "folder; wait for it to finish or choose another --out")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
