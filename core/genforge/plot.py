@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+from genforge import runlog
 from genforge.errors import GenforgeError
 
 #: Keys of a loss line that are bookkeeping, not curves.
@@ -16,13 +16,7 @@ SKIP = {"step", "kind", "n", "samples_per_s", "time_s", "eval_s"}
 def read_log(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
     """(loss lines, eval lines, floor line or None) of a ``metrics.jsonl`` file."""
     losses, evals, floor = [], [], None
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise GenforgeError(f"{path}:{i}: not a JSON line") from None
+    for row in runlog.read(path):
         kind = row.get("kind")
         if kind == "eval":
             evals.append(row)

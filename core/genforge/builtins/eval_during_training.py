@@ -12,10 +12,10 @@ Sampling uses its own seeded generator, so evaluation leaves training unchanged.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from typing import Any
 
+from genforge import runlog
 from genforge.hookspecs import hookimpl
 
 
@@ -50,11 +50,11 @@ def _score(run: Any, floor: bool) -> dict[str, Any]:
 def _write(run: Any, line: dict[str, Any]) -> None:
     log = run.extras.get("metrics_log")
     if log is not None:
-        log.write(json.dumps(line) + "\n")
+        log.write(runlog.encode(line))
         log.flush()
     else:
-        with (run.out / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps(line) + "\n")
+        with (run.out / runlog.LOG_FILE).open("a") as f:
+            f.write(runlog.encode(line))
 
 
 @hookimpl(trylast=True)
@@ -65,9 +65,8 @@ def genforge_on_train_start(run: Any) -> None:
     from genforge.build import load_data
 
     run.extras["eval_data"] = load_data(run.config, run.plugins)
-    path = run.out / "metrics.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    if not any(json.loads(line).get("kind") == "floor" for line in lines if line.strip()):
+    path = run.out / runlog.LOG_FILE
+    if not any(row.get("kind") == "floor" for row in (runlog.read(path) if path.exists() else [])):
         start = time.perf_counter()
         values = _score(run, floor=True)
         _write(run, {"step": 0, "kind": "floor", "n": run.config.run.trainer.eval_n, **values,

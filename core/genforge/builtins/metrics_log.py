@@ -2,36 +2,28 @@
 
 Each line holds the step, the losses (averaged over processes under ``torchrun``),
 samples per second since the previous line and seconds since the start. A resumed
-run first drops the lines written after the checkpoint it restarts from.
+run first drops the lines written after the checkpoint it restarts from (``genforge.runlog``
+owns the format: strict JSON, a torn last line skipped).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
+from genforge import runlog
 from genforge.hookspecs import hookimpl
 
 #: ``run.extras`` key of ``(step, values)``: the losses of the newest line, for display.
 LOGGED = "logged_metrics"
 
 
-def _trim_log(path: Path, step: int) -> None:
-    """Drop lines past ``step`` (written after the checkpoint a resumed run restarts from)."""
-    if not path.exists():
-        return
-    keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in keep))
-
-
 @hookimpl
 def genforge_on_train_start(run: Any) -> None:
     """Open the metrics log (main process only)."""
-    log = run.out / "metrics.jsonl"
+    log = run.out / runlog.LOG_FILE
     if run.process.main:
-        _trim_log(log, run.step)
+        runlog.truncate_after(log, run.step)
     run.extras["metrics_log"] = log.open("a") if run.process.main else None
     run.extras["last_log"] = (time.perf_counter(), run.step)
 
@@ -56,7 +48,7 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
             "time_s": round(now - run.started, 3)}
     log = run.extras["metrics_log"]
     if log is not None:
-        log.write(json.dumps(line) + "\n")
+        log.write(runlog.encode(line))
         log.flush()
     run.extras[LOGGED] = (step, values)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -17,6 +18,9 @@ MIN_OPSET = 18
 #: for ``export_encoder`` (VAE models).
 SAMPLER_PARTS = ("generator", "decoder")
 ENCODER_PART = "encoder"
+#: A model name as a file or folder name: it stays inside the output folder.
+NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_KIND = {bool: "true or false", int: "an integer", str: "a string", type(None): "a string"}
 #: Batch sizes every export is verified at (1, odd, large: catches frozen batch sizes).
 VERIFY_BATCHES = (1, 7, 64)
 
@@ -52,7 +56,14 @@ class ExportOptions:
         if unknown:
             raise GenforgeError(f"export options: unknown {', '.join(unknown)}; known: "
                                 f"{', '.join(sorted(known))}")
+        for f in fields(cls):
+            if f.name in given and not _of_type(given[f.name], type(f.default)):
+                raise GenforgeError(f"export option {f.name} = {given[f.name]!r}: expected "
+                                    f"{_KIND[type(f.default)]}")
         opts = cls(**given)
+        if opts.name is not None and not NAME.fullmatch(opts.name):
+            raise GenforgeError(f"export option name = {opts.name!r}: expected letters, digits, '.', '_' "
+                                "or '-', not starting with '.' (a file name inside --out)")
         import onnx
 
         newest = onnx.defs.onnx_opset_version()
@@ -70,3 +81,10 @@ class ExportOptions:
         if not isinstance(opts.max_batch_size, int) or opts.max_batch_size < 1:
             raise GenforgeError(f"max_batch_size {opts.max_batch_size!r}: expected a positive integer")
         return opts
+
+
+def _of_type(value: Any, kind: type) -> bool:
+    """``value`` fits a field whose default is of ``kind`` (no bool for an int, None-defaults take str)."""
+    if kind is type(None):
+        return isinstance(value, str)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))

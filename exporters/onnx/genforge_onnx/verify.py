@@ -174,6 +174,9 @@ def verify(
     for n in batches:
         feeds = fixed_inputs(specs, n, num_classes, input_range)
         reference = torch_outputs(module, feeds, specs)
+        if not all(np.isfinite(r).all() for r in reference):
+            raise GenforgeError(f"verification failed: the model's outputs at batch {n} are NaN or "
+                                "infinite (diverged weights); nothing was written")
         want = [as_uint8_nhwc(r) for r in reference] if uint8 else reference
         try:
             got = session.run(None, feeds)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,8 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from genforge_runtime.backend import check_onnxruntime
+from genforge_runtime.errors import printable, report
 from genforge_runtime.grid import save_png
 from genforge_runtime.sampler import load
+
+#: The largest seed numpy's generators take here (as ``genforge sample``).
+MAX_SEED = 2**63 - 1
 
 
 def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
@@ -23,6 +29,8 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     """
     if text is None:
         return None, None
+    if num_classes <= 0:
+        raise ValueError(f"--labels {text!r}: this model is not conditional (it takes no labels)")
     if text.strip() == "all":
         wanted = list(range(num_classes))
     else:
@@ -42,19 +50,61 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
 
 
+def count(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed from 0 to 2**63 - 1."""
+    value = _integer(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine (``None`` where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits(n: int, shape: Sequence[int], dtype: np.dtype) -> None:
+    """Refuse, before allocating, ``n`` samples that would not fit in this machine's memory."""
+    need = n * math.prod(shape) * dtype.itemsize
+    total = physical_memory()
+    if total is not None and need > total:
+        raise ValueError(f"-n {n}: {need / 2**30:.1f} GiB of samples, more than this machine's "
+                         f"{total / 2**30:.1f} GiB of memory; ask for fewer")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``genforge-run`` argument parser."""
     p = argparse.ArgumentParser(prog="genforge-run", description="Sample a genforge ONNX export "
                                 "with onnxruntime (no torch needed).")
     p.add_argument("model", help="a .onnx file written by `genforge export`")
-    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", type=count, default=64, help="number of samples (default 64)")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one row each) or all")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if usable, else CPU), cuda, cuda:N or cpu")
-    p.add_argument("--batch-size", type=int, help="samples per onnxruntime call (default: all at once)")
-    p.add_argument("--threads", type=int, help="onnxruntime CPU threads (default: one per core)")
+    p.add_argument("--batch-size", type=count, help="samples per onnxruntime call (default: all at once)")
+    p.add_argument("--threads", type=count, help="onnxruntime CPU threads (default: one per core)")
     p.add_argument("--out", required=True, help="FILE.png (grid, needs Pillow) or FILE.npy")
     p.add_argument("-v", "--verbose", action="store_true", help="log which provider was chosen and why")
+    p.add_argument("--debug", action="store_true", help="on an error, also print its traceback "
+                   "(as GENFORGE_DEBUG=1)")
     return p
 
 
@@ -65,26 +115,30 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".png", ".npy"):
         raise ValueError(f"--out {out}: expected a .png or .npy file")
     sampler = load(args.model, device=args.device, threads=args.threads)
-    labels, nrow = parse_labels(args.labels, args.n, sampler.num_classes)
+    labels, nrow = parse_labels(args.labels, args.n, sampler.num_classes if sampler.conditional else 0)
+    check_fits(args.n, sampler.sample_shape, sampler.dtype)
     samples = sampler.sample(args.n, labels=labels, seed=args.seed, batch_size=args.batch_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         np.save(out, samples, allow_pickle=False)
     else:
         save_png(samples, str(sampler.info.get("output_layout", "")), out, nrow=nrow)
-    print(f"wrote {args.n} samples of {sampler.info['genforge.model']} ({sampler.provider}) to {out}")
+    print(f"wrote {args.n} samples of {printable(sampler.info['genforge.model'])} ({sampler.provider}) "
+          f"to {out}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``genforge-run``; errors print one line and exit 2."""
+    """Entry point of ``genforge-run``; errors print one line and exit 2 (the traceback under ``--debug``)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return run(args)
-    except (ValueError, RuntimeError, OSError) as e:  # RuntimeUnavailable is a RuntimeError
-        print(f"genforge-run: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("genforge-run: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # onnxruntime's exceptions derive from Exception only
+        return report(e, args.debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,11 @@
-"""The runtime's exceptions (each message is one line)."""
+"""The runtime's exceptions (each message is one line) and how ``genforge-run`` prints errors."""
 
 from __future__ import annotations
+
+import os
+import sys
+import traceback
+import unicodedata
 
 
 class RuntimeUnavailable(RuntimeError):
@@ -9,3 +14,31 @@ class RuntimeUnavailable(RuntimeError):
 
 class NotAGenforgeModel(ValueError):
     """The file is not an ONNX model exported by genforge (no ``genforge.*`` metadata)."""
+
+
+def printable(text: object) -> str:
+    """``str(text)`` on one line, control characters (ANSI escapes, newlines) escaped for a terminal."""
+    return "".join(ch if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+                   else ascii(ch)[1:-1] for ch in str(text))
+
+
+def message_of(e: BaseException) -> str | None:
+    """The one-line message of an error caused by input or the environment; ``None`` for a bug."""
+    if isinstance(e, OSError):
+        return f"{e.filename}: {e.strerror}" if e.filename is not None and e.strerror else str(e)
+    if isinstance(e, MemoryError):
+        return "out of memory; ask for fewer samples (-n) or a smaller --batch-size"
+    if isinstance(e, (ValueError, RuntimeError)) or type(e).__module__.startswith("onnxruntime"):
+        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return None
+
+
+def report(e: BaseException, debug: bool) -> int:
+    """Print ``e`` as one line (its traceback first when ``debug``) and return 2; re-raise bugs."""
+    message = message_of(e)
+    if message is None:
+        raise e
+    if debug or os.environ.get("GENFORGE_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off"):
+        traceback.print_exception(e, file=sys.stderr)
+    print(f"genforge-run: error: {printable(message)}", file=sys.stderr)
+    return 2

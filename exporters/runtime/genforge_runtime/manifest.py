@@ -11,6 +11,7 @@ from genforge_runtime.errors import NotAGenforgeModel
 INT_KEYS = ("opset", "latent_dim", "num_classes")
 FLOAT_KEYS = ("max_abs_error", "tolerance")
 JSON_KEYS = ("class_names", "output_range", "sample_shape", "conditional")
+OUTPUT_DTYPES = ("float32", "float16", "uint8")
 REQUIRED = ("genforge.model", "latent_dim", "num_classes", "sample_shape", "output_dtype")
 
 
@@ -34,4 +35,21 @@ def parse_manifest(metadata: dict[str, str], path: str | Path) -> dict[str, Any]
                 info[key] = json.loads(info[key])
     except ValueError as e:
         raise NotAGenforgeModel(f"{path}: unreadable genforge manifest value: {e}") from None
+    check_values(info, path)
     return info
+
+
+def _count(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def check_values(info: dict[str, Any], path: str | Path) -> None:
+    """Refuse manifest values no genforge export writes (the file was edited): one line each."""
+    shape = info["sample_shape"]
+    bad = [f"{key} {info[key]!r}" for key in ("latent_dim", "num_classes") if not _count(info[key], 0)]
+    if not (isinstance(shape, list) and shape and all(_count(d, 1) for d in shape)):
+        bad.append(f"sample_shape {shape!r}")
+    if info["output_dtype"] not in OUTPUT_DTYPES:
+        bad.append(f"output_dtype {info['output_dtype']!r}")
+    if bad:
+        raise NotAGenforgeModel(f"{path}: genforge manifest value out of range: {', '.join(bad)}")
