@@ -73,3 +73,31 @@ def core_venv(tmp_path_factory) -> Path:
     run_ok([sys.executable, "-m", "venv", str(venv)])
     run_ok([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch", str(ROOT)])
     return venv
+
+
+TINY_RUN = {
+    "model": {"name": "cgan", "latent_dim": 8, "ngf": 8, "ndf": 8},
+    "data": {"name": "digits", "size": 8},
+    "trainer": {"steps": 2, "batch_size": 32, "progress": False, "log_every": 1, "sample_every": 0,
+                "checkpoint_every": 0, "ema_decay": 0.0},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run folder of a tiny conditional GAN trained 2 steps (read-only: copy it to change it)."""
+    import genforge
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    genforge.train({**TINY_RUN, "out": str(out)})
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run, tmp_path_factory) -> Path:
+    """The tiny run exported to ONNX (read-only)."""
+    import genforge
+    from genforge_onnx.onnx_exporter import exporter
+
+    path = tmp_path_factory.mktemp("tiny-onnx") / "tiny.onnx"
+    return exporter.export(genforge.load(tiny_run, device="cpu"), path, {"verbose": False})

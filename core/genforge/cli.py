@@ -15,6 +15,7 @@ from typing import Any
 
 from genforge import __version__
 from genforge.errors import GenforgeError, debug_enabled, report
+from genforge.limits import check_fits
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
 
@@ -63,6 +64,8 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     """
     if text is None:
         return None, None
+    if num_classes <= 0:
+        raise GenforgeError(f"--labels {text!r}: this model is not conditional (it takes no labels)")
     if text.strip() == "all":
         wanted = list(range(num_classes))
     else:
@@ -129,6 +132,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from genforge.images import save_samples
 
     loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
+    check_fits("-n", args.n * (loaded.info.num_classes if args.class_sweep else 1), loaded.info.shape)
     try:
         if args.reconstruct:
             from genforge.reconstruction import reconstruction_grid
@@ -139,7 +143,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
             samples, nrow = loaded.class_sweep(args.n, seed=args.seed), loaded.info.num_classes
             what = "class sweeps"
         else:
-            labels, nrow = parse_labels(args.labels, args.n, loaded.info.num_classes)
+            labels, nrow = parse_labels(args.labels, args.n,
+                                        loaded.info.num_classes if loaded.model.conditional else 0)
             samples, what = loaded.sample(args.n, labels=labels, seed=args.seed), "samples"
         path = save_samples(samples.numpy(), args.out, nrow=nrow)
     except ValueError as e:
@@ -156,7 +161,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from genforge.evaluate import evaluate
     from genforge.metrics.report import eval_table
 
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise GenforgeError(f"--json {args.json}: its folder does not exist")
     loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
+    check_fits("--n", args.n, loaded.info.shape)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     options: dict[str, Any] = {"k": args.k, **({"extractor": args.extractor} if args.extractor else {})}
     meta: dict[str, Any] = {}

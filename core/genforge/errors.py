@@ -76,7 +76,8 @@ def user_error(e: BaseException) -> tuple[int, str] | None:
         return 2, f"a file is not UTF-8 text ({e.reason} at byte {e.start})"
     if isinstance(e, json.JSONDecodeError):
         return 2, f"not valid JSON: {e}"
-    if isinstance(e, MemoryError):
+    if isinstance(e, MemoryError) or "can't allocate memory" in str(e) or \
+            type(e).__name__ == "OutOfMemoryError":
         return 2, "out of memory; ask for fewer samples (-n) or a smaller --batch-size"
     if isinstance(e, RecursionError):
         return 2, "input nested too deeply"

@@ -73,21 +73,26 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def physical_memory() -> int | None:
-    """Bytes of memory of this machine (``None`` where the platform does not say)."""
+def memory_limit() -> int | None:
+    """Bytes this process may use: physical memory or a lower ``ulimit -v`` (``None``: unknown)."""
+    limits = []
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        import resource
+
+        limits += [s for s in (resource.getrlimit(resource.RLIMIT_AS)[0],) if s != resource.RLIM_INFINITY]
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    return min(limits) if limits else None
 
 
 def check_fits(n: int, shape: Sequence[int], dtype: np.dtype) -> None:
-    """Refuse, before allocating, ``n`` samples that would not fit in this machine's memory."""
+    """Refuse, before allocating, ``n`` samples that would not fit in this process's memory."""
     need = n * math.prod(shape) * dtype.itemsize
-    total = physical_memory()
-    if total is not None and need > total:
-        raise ValueError(f"-n {n}: {need / 2**30:.1f} GiB of samples, more than this machine's "
-                         f"{total / 2**30:.1f} GiB of memory; ask for fewer")
+    limit = memory_limit()
+    if limit is not None and need > limit:
+        raise ValueError(f"-n {n}: {need / 2**30:.1f} GiB of samples, more than the {limit / 2**30:.1f} "
+                         "GiB this process may use; ask for fewer")
 
 
 def build_parser() -> argparse.ArgumentParser:
