@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import genforge
-from genforge.checkpoint import CONFIG, FORMAT, FORMAT_KEY, SavedRun
+from genforge.checkpoint import CONFIG, DATA_INFO_KEY, FORMAT, FORMAT_KEY, SavedRun
 from genforge.errors import CheckpointError
 
 FORMAT1 = Path(__file__).parent / "fixtures" / "format1-vae"
@@ -48,12 +48,15 @@ def test_a_format1_run_resumes_and_writes_the_current_format(tmp_path):
     assert genforge.load(run_dir, device="cpu").sample(2, seed=0).shape == (2, 1, 8, 8)
 
 
-@pytest.mark.parametrize(("value", "message"), [(FORMAT + 1, "newer than this genforge"),
-                                                ("2", "expected a format number")])
-def test_a_format_this_release_cannot_read_is_one_clear_error(tmp_path, value, message):
+@pytest.mark.parametrize(("change", "message"), [
+    ({FORMAT_KEY: FORMAT + 1}, "newer than this genforge"),
+    ({FORMAT_KEY: "2"}, "expected a format number"),
+    ({DATA_INFO_KEY: {"kind": "image"}}, "malformed data_info"),
+])
+def test_a_config_this_release_cannot_read_is_one_clear_error(tmp_path, change, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(SavedRun.open(FORMAT1).path, ckpt)
     config = json.loads((ckpt / CONFIG).read_text())
-    (ckpt / CONFIG).write_text(json.dumps({**config, FORMAT_KEY: value}))
+    (ckpt / CONFIG).write_text(json.dumps({**config, **change}))
     with pytest.raises(CheckpointError, match=message):
         genforge.load(ckpt, device="cpu")

@@ -129,18 +129,14 @@ class SavedRun:
         """The file of the trained weights."""
         return self.path / WEIGHTS
 
-    @property
-    def has_ema(self) -> bool:
-        """True when the run kept an average of the weights."""
-        return (self.path / EMA_WEIGHTS).is_file()
-
     def weights(self) -> dict[str, torch.Tensor]:
         """The trained weights (a state dict)."""
         return read_tensors(self.weights_file)
 
     def ema_weights(self) -> dict[str, torch.Tensor] | None:
         """The averaged weights, or None when the run kept no average."""
-        return read_tensors(self.path / EMA_WEIGHTS) if self.has_ema else None
+        path = self.path / EMA_WEIGHTS
+        return read_tensors(path) if path.is_file() else None
 
     def training_state(self) -> dict[str, Any]:
         """The optimizer, step and RNG state a resumed run continues from."""
