@@ -11,7 +11,15 @@ import pytest
 
 from genforge.cli import main
 from genforge.errors import GenforgeError
-from genforge.scaffold.project import FILES, KINDS, names_for, render, supported_range, write_project
+from genforge.scaffold.project import (
+    DATA_SOURCE_FILES,
+    FILES,
+    KINDS,
+    names_for,
+    render,
+    supported_range,
+    write_project,
+)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -28,6 +36,21 @@ def test_every_template_renders_completely(kind):
     assert 'my-model = "genforge_my_model.plugin"' in pyproject
     assert "import torch" not in project["genforge_my_model/plugin.py"]
     assert '@parametrize_with_checks(["my-model"])' in project["tests/test_genforge_my_model_conformance.py"]
+
+
+def test_the_data_source_template_renders_completely():
+    project = render("my-data", "data-source")
+    assert set(project) == {f.format(package="genforge_my_data") for f in DATA_SOURCE_FILES}
+    for path, text in project.items():
+        assert "$" not in text, path
+        if path.endswith(".py"):
+            compile(text, path, "exec")
+    assert 'my-data = "genforge_my_data.plugin"' in project["pyproject.toml"]
+    assert 'register("my-data", "genforge_my_data.source:load", MyDataConfig,' in project[
+        "genforge_my_data/plugin.py"]
+    assert "import torch" not in project["genforge_my_data/plugin.py"]
+    assert '@parametrize_with_checks(data_sources=["my-data"])' in project[
+        "tests/test_genforge_my_data_conformance.py"]
 
 
 def test_names_and_version_ranges():
@@ -83,6 +106,27 @@ def test_generated_project_passes_the_kit_as_generated(tmp_path, kind):
     assert " passed" in out.stdout and "failed" not in out.stdout and "not applicable" not in out.stdout
 
 
+def test_generated_data_source_passes_the_kit_and_trains(tmp_path, capsys, monkeypatch):
+    """``plugins new --kind data-source``, pip install (offline, next to this environment), its tests pass."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["plugins", "new", "quadrants", "--kind", "data-source"]) == 0
+    assert "a data source registering data source 'quadrants'" in capsys.readouterr().out
+    project = tmp_path / "genforge-quadrants"
+    install_target(project, tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+                          "genforge_not_applicable=fail"], cwd=project, env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "7 passed" in out.stdout
+    train = ("import genforge\nrun = genforge.train({'model': {'name': 'cgan', 'ngf': 8, 'ndf': 8}, "
+             "'data': {'name': 'quadrants', 'n_train': 64}, 'out': 'run', 'trainer': {'steps': 2, "
+             "'batch_size': 16, 'progress': False}})\nassert run.data_info.num_classes == 4\n")
+    subprocess.run([sys.executable, "-c", train], cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert main(["plugins", "new", "digits", "--kind", "data-source", "--dir", "x"]) == 2
+    assert "data source name 'digits' is already registered by genforge 0.1.0" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, run_ok):
     """The venv's own ``genforge plugins new`` (templates shipped as package data), pip, pytest."""
@@ -103,6 +147,25 @@ def test_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, 
     # No ONNX exporter in this environment: that one check is reported as not applicable.
     assert "passed, 1 not applicable" in text
     assert "onnx_matches_pytorch-image]: no 'onnx' exporter is installed (pip install genforge-onnx)" in text
+
+
+@pytest.mark.slow
+def test_data_source_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, run_ok):
+    """The venv's own ``genforge plugins new --kind data-source``, pip, pytest: every check passes."""
+    bin_ = core_venv / "bin"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GENFORGE_STRICT_PLUGINS": "1"}
+    env.pop("PYTHONPATH", None)
+    project = tmp_path / "genforge-fresh-data"
+    run_ok([bin_ / "genforge", "plugins", "new", "fresh-data", "--kind", "data-source", "--dir", project],
+           env=env)
+    run_ok([bin_ / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+            f"{project}[test]"], env=env)
+    assert "data_sources: fresh-data" in run_ok([bin_ / "genforge", "plugins"], env=env).stdout
+    out = subprocess.run([bin_ / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+                          "genforge_not_applicable=fail"], cwd=project, env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "7 passed" in out.stdout
 
 
 def test_writing_a_project_does_not_import_torch(tmp_path):

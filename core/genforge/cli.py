@@ -287,12 +287,15 @@ def cmd_plugins_new(args: argparse.Namespace) -> int:
     """Handle ``genforge plugins new``: write a plugin project that passes the conformance kit."""
     from genforge.scaffold.project import write_project
 
-    taken = args.plugins.registries["models"].get(args.name)
+    source = args.kind == "data-source"
+    what = "data source" if source else "model"
+    taken = args.plugins.registries["data_sources" if source else "models"].get(args.name)
     if taken is not None:
-        raise GenforgeError(f"model name {args.name!r} is already registered by {taken.plugin.label}; "
+        raise GenforgeError(f"{what} name {args.name!r} is already registered by {taken.plugin.label}; "
                             "choose another name (names are global across installed plugins)")
-    folder = write_project(args.name, args.family_kind, args.dir)
-    print(f"wrote {folder}: a {args.family_kind} family registering model {args.name!r}")
+    folder = write_project(args.name, args.kind if source else args.family_kind, args.dir)
+    made = "a data source" if source else f"a {args.family_kind} family"
+    print(f"wrote {folder}: {made} registering {what} {args.name!r}")
     print(f"next:  cd {folder} && pip install -e '.[test]' && pytest")
     return 0
 
@@ -416,9 +419,11 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     pa.set_defaults(handler=cmd_plugins_available)
     pn = psub.add_parser("new", help="write a new plugin project (passes the conformance kit)",
                          description="Write an installable plugin project: pyproject with the entry "
-                         "point and the supported genforge range, model, config, README and a test "
-                         "running genforge's conformance kit.")
-    pn.add_argument("name", help="the model name it registers (the project is genforge-NAME)")
+                         "point and the supported genforge range, model (or data source), config, "
+                         "README and a test running genforge's conformance kit.")
+    pn.add_argument("name", help="the name it registers (the project is genforge-NAME)")
+    pn.add_argument("--kind", choices=("model", "data-source"), default="model",
+                    help="what the project registers: a model family or a data source (default model)")
     pn.add_argument("--family-kind", choices=FAMILY_KINDS, default="generic",
                     help="starting model: generic (a Gaussian), gan or vae (default generic)")
     pn.add_argument("--dir", type=Path, help="project folder (default: ./genforge-NAME)")

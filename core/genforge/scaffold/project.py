@@ -20,7 +20,11 @@ KINDS: dict[str, dict[str, str]] = {
             "tiny": '{"hidden": 32, "latent_dim": 4}'},
 }
 
-#: Output path -> template path; ``{package}`` and ``{kind}`` are filled in.
+#: The data-source template set (``genforge plugins new --kind data-source``).
+DATA_SOURCE = "data-source"
+DATA_SOURCE_SUMMARY = "synthetic quadrant images, a starting point for any data source"
+
+#: Output path -> template path of a model family; ``{package}`` and ``{kind}`` are filled in.
 FILES = {
     "pyproject.toml": "common/pyproject.toml.tmpl",
     "README.md": "common/README.md.tmpl",
@@ -29,6 +33,17 @@ FILES = {
     "{package}/config.py": "{kind}/config.py.tmpl",
     "{package}/model.py": "{kind}/model.py.tmpl",
     "tests/test_{package}_conformance.py": "common/test_conformance.py.tmpl",
+}
+
+#: Output path -> template path of a data source.
+DATA_SOURCE_FILES = {
+    "pyproject.toml": "common/pyproject.toml.tmpl",
+    "README.md": "data-source/README.md.tmpl",
+    "{package}/__init__.py": "common/__init__.py.tmpl",
+    "{package}/plugin.py": "data-source/plugin.py.tmpl",
+    "{package}/config.py": "data-source/config.py.tmpl",
+    "{package}/source.py": "data-source/source.py.tmpl",
+    "tests/test_{package}_conformance.py": "data-source/test_conformance.py.tmpl",
 }
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -42,7 +57,7 @@ def supported_range(version: str = __version__) -> str:
 
 
 def names_for(name: str) -> dict[str, str]:
-    """Template values derived from a model name: distribution, package, class title."""
+    """Template values derived from a model (or data source) name: distribution, package, class title."""
     if not NAME.match(name) or name.endswith(("-", "_")):
         raise GenforgeError(f"plugin name {name!r}: use lowercase letters, digits, '-' and '_', "
                             "starting with a letter (it becomes the model name)")
@@ -55,13 +70,19 @@ def names_for(name: str) -> dict[str, str]:
 
 
 def render(name: str, kind: str) -> dict[str, str]:
-    """The project's files (relative path -> text) for model ``name`` of family kind ``kind``."""
-    if kind not in KINDS:
+    """The project's files (relative path -> text) for model ``name`` of family kind ``kind``.
+
+    ``kind = "data-source"`` renders a data source named ``name`` instead.
+    """
+    if kind == DATA_SOURCE:
+        values, templates = {**names_for(name), "summary": DATA_SOURCE_SUMMARY}, DATA_SOURCE_FILES
+    elif kind in KINDS:
+        values, templates = {**names_for(name), **KINDS[kind]}, FILES
+    else:
         raise GenforgeError(f"--family-kind {kind!r}: choose one of {', '.join(KINDS)}")
-    values = {**names_for(name), **KINDS[kind]}
     root = files("genforge.scaffold") / "templates"
     out = {}
-    for target, source in FILES.items():
+    for target, source in templates.items():
         text = (root / source.format(kind=kind)).read_text(encoding="utf-8")
         out[target.format(package=values["package"])] = Template(text).substitute(values)
     return out
