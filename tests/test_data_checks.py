@@ -76,7 +76,7 @@ def test_the_trainer_refuses_a_source_that_breaks_its_data_info(tmp_path, plugin
     message = str(err.value)
     assert "\n" not in message and message.startswith("data source 'bad' (SimpleNamespace): ")
     assert FAULTS.get(fault, "fault = 'reject': this source rejects its input") in message
-    assert not (tmp_path / "run").exists()  # nothing trained, nothing written
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
 
 
 def test_the_command_line_says_it_in_one_line(tmp_path, plugins, monkeypatch, capsys):

@@ -16,6 +16,12 @@ from genforge.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from genforge.api import LoadedModel, load, train
+    from genforge.capabilities import (
+        SupportsEncoderExport,
+        SupportsLikelihood,
+        SupportsReconstruction,
+        supports,
+    )
     from genforge.config import RunConfig, TrainerConfig
     from genforge.data.base import Data, TensorData
     from genforge.data.info import DataInfo
@@ -65,6 +71,8 @@ _LAZY = {
     "save_samples": "genforge.images",
     **dict.fromkeys(["ModelRegistrar", "DataSourceRegistrar", "ExporterRegistrar", "MetricRegistrar",
                      "FeatureExtractorRegistrar", "CommandRegistrar"], "genforge.registrars"),
+    **dict.fromkeys(["SupportsLikelihood", "SupportsReconstruction", "SupportsEncoderExport", "supports"],
+                    "genforge.capabilities"),
     **dict.fromkeys(["ModelEntry", "DataSourceEntry", "ExporterEntry", "MetricEntry",
                      "FeatureExtractorEntry", "Exporter", "Metric", "Applies"], "genforge.entries"),
 }
@@ -75,8 +83,9 @@ __all__ = [
     "ExporterRegistrar", "FeatureExtractor", "FeatureExtractorEntry", "FeatureExtractorRegistrar",
     "GenerativeModel", "GenforgeError", "LabelMap", "LoadedModel", "Metric", "MetricEntry",
     "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "RunConfig",
-    "TensorData", "TrainerConfig", "TrainingRun", "__version__", "hookimpl", "hookspec", "load",
-    "save_samples", "train",
+    "SupportsEncoderExport", "SupportsLikelihood", "SupportsReconstruction", "TensorData",
+    "TrainerConfig", "TrainingRun", "__version__", "hookimpl", "hookspec", "load", "save_samples",
+    "supports", "train",
 ]
 
 

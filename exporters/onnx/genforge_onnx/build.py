@@ -11,8 +11,7 @@ from typing import Any
 import onnx
 import torch
 
-from genforge import GenforgeError
-from genforge.capabilities import SupportsEncoderExport, supports
+from genforge import GenforgeError, SupportsEncoderExport, supports
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import ExportOptions
