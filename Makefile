@@ -19,7 +19,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml) | $(BIN)/python
 	$(PIP) install -c constraints.txt torch
 	$(PIP) uninstall -y $(OTHER_ORT) 2>/dev/null || true
-	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev,plot]"
+	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev,plot,tensorboard]"
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install genforge, its plugins and the dev tools

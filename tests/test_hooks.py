@@ -149,6 +149,7 @@ def test_trace_prints_each_hook_call_and_its_duration(monkeypatch, capsys):
     monkeypatch.setenv("GENFORGE_TRACE_PLUGINS", "1")
     plugins = Plugins(extra=[plugin])
     assert "null" in plugins.names("exporters")
+    plugins.pm.unregister(name="genforge.builtins.model_card")  # it needs a real run
     plugins.hook.genforge_on_checkpoint_saved(run=None, step=1, path=ROOT)
     lines = capsys.readouterr().err.splitlines()
     assert re.fullmatch(r"genforge trace: genforge_register_exporters \[SimpleNamespace\] \d+\.\d{3} ms",
@@ -156,7 +157,9 @@ def test_trace_prints_each_hook_call_and_its_duration(monkeypatch, capsys):
     assert re.fullmatch(r"genforge trace: genforge_on_checkpoint_saved \[SimpleNamespace\] \d+\.\d{3} ms",
                         lines[-1])
     monkeypatch.delenv("GENFORGE_TRACE_PLUGINS")
-    Plugins(extra=[plugin]).hook.genforge_on_checkpoint_saved(run=None, step=1, path=ROOT)
+    quiet = Plugins(extra=[plugin])
+    quiet.pm.unregister(name="genforge.builtins.model_card")
+    quiet.hook.genforge_on_checkpoint_saved(run=None, step=1, path=ROOT)
     assert capsys.readouterr().err == ""
 
 

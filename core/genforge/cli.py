@@ -114,6 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = list(args.set or [])
     if args.no_progress:
         overrides.append("trainer.progress=false")
+    if args.threads is not None:
+        overrides.append(f"trainer.threads={args.threads}")
     run = train(args.config, resume=args.resume, model=args.model, data=args.data,
                 steps=args.steps, out=args.out, device=args.device, overrides=overrides)
     if not run.process.main:
@@ -338,6 +340,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
                    "checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--threads", type=count, help="torch CPU threads (trainer.threads; 1 is often fastest "
+                   "on a busy machine)")
     p.add_argument("--nproc", type=count, help="train with N processes (launches torchrun; gloo on CPU, "
                    "NCCL on GPUs)")
     p.set_defaults(handler=cmd_train)

@@ -45,6 +45,8 @@ BUILTIN_PLUGINS = (
     "genforge.builtins.metrics_log",
     "genforge.builtins.progress_bar",
     "genforge.builtins.eval_during_training",
+    "genforge.builtins.tensorboard",
+    "genforge.builtins.model_card",
 )
 
 
