@@ -10,17 +10,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
 from genforge.errors import PluginError
 
 if TYPE_CHECKING:
-    from genforge.api import LoadedModel
-    from genforge.metrics.context import EvalContext
+    from os import PathLike  # noqa: F401 - these three name base classes' type arguments
 
-T = TypeVar("T")
+    from genforge.api import LoadedModel
+    from genforge.data.base import Data  # noqa: F401
+    from genforge.metrics.context import EvalContext
+    from genforge.model import GenerativeModel  # noqa: F401
+
+T = TypeVar("T", covariant=True)
 
 
 class Exporter(Protocol):
@@ -70,7 +74,7 @@ class Entry(Generic[T]):
             return self.target
         module, _, attr = self.target.partition(":")
         try:
-            obj: Any = importlib.import_module(module)
+            obj: object = importlib.import_module(module)
             for part in attr.split(".") if attr else []:
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as e:
@@ -78,7 +82,7 @@ class Entry(Generic[T]):
                 f"{self.kind} {self.name!r} from {self.plugin.label}: cannot import "
                 f"{self.target!r}: {e}"
             ) from e
-        return obj  # type: ignore[no-any-return]  # what a "module:attr" names is the plugin's promise
+        return cast(T, obj)  # what a "module:attr" string names is the plugin's promise
 
     @property
     def options(self) -> Mapping[str, object]:
@@ -95,13 +99,13 @@ class ModelEntry(Entry["type[GenerativeModel]"]):
     kind: ClassVar[str] = "model"
     config_cls: type[BaseModel]
     conditional: bool
-    defaults: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    defaults: Mapping[str, object] = field(default_factory=dict)
     tiny: Mapping[str, object] = field(default_factory=dict)
     sampler: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataSourceEntry(Entry["Callable[[Any], Data]"]):
+class DataSourceEntry(Entry["Callable[..., Data]"]):
     """A data source: ``source(config) -> genforge.Data`` and its ``[data]`` config class."""
 
     kind: ClassVar[str] = "data source"

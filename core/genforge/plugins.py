@@ -14,10 +14,10 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 import pluggy
 
@@ -63,18 +63,26 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _given(obj: object) -> Callable[[], object]:
+    """A loader that returns an already-loaded plugin object."""
+    return lambda: obj
+
+
 def _trace(call: str, seconds: float) -> None:
     print(f"genforge trace: {call} {seconds * 1000:.3f} ms", file=sys.stderr, flush=True)
 
 
-def _monitor() -> tuple[Callable[..., None], Callable[..., None]]:
+def _monitor() -> tuple[Callable[[str, Sequence[pluggy.HookImpl], Mapping[str, object]], None],
+                        Callable[[pluggy.Result[object], str, Sequence[pluggy.HookImpl],
+                                  Mapping[str, object]], None]]:
     """pluggy's before/after hook-call monitors printing each call and its duration to stderr."""
     started: list[float] = []
 
-    def before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]) -> None:
         started.append(time.perf_counter())
 
-    def after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def after(outcome: pluggy.Result[object], hook_name: str, hook_impls: Sequence[pluggy.HookImpl],
+              kwargs: Mapping[str, object]) -> None:
         names = ", ".join(impl.plugin_name for impl in hook_impls)
         _trace(f"{hook_name} [{names}]", time.perf_counter() - started.pop())
 
@@ -100,12 +108,12 @@ class Plugins:
         if self.trace:
             self.pm.add_hookcall_monitoring(*_monitor())
         self.records: list[PluginRecord] = []
-        self._registries: dict[str, dict[str, Entry]] | None = None
+        self._registries: dict[str, dict[str, Entry[object]]] | None = None
         self._conflicts: list[str] = []
         from genforge import __version__
 
         for modname in BUILTIN_PLUGINS:
-            self._add(lambda m=modname: importlib.import_module(m), modname, "genforge", __version__)
+            self._add(functools.partial(importlib.import_module, modname), modname, "genforge", __version__)
         for ep in entry_points(group=GROUP) if eps is None else eps:
             dist = ep.dist.name if ep.dist is not None else "?"
             version = ep.dist.version if ep.dist is not None else ""
@@ -114,10 +122,10 @@ class Plugins:
             self._add(ep.load, ep.name, dist, version)
         for obj in extra or []:
             name = getattr(obj, "__name__", type(obj).__name__)
-            self._add(lambda o=obj: o, name, name, "")
+            self._add(_given(obj), name, name, "")
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> pluggy.HookRelay:
         """The pluggy hook relay (``plugins.hook.genforge_on_step_end(...)``)."""
         return self.pm.hook
 
@@ -154,11 +162,11 @@ class Plugins:
     def _record_for(self, plugin_name: str) -> PluginRecord:
         return next(r for r in self.records if r.name == plugin_name)
 
-    def _build(self) -> dict[str, dict[str, Entry[Any]]]:
-        registries: dict[str, dict[str, Entry[Any]]] = {}
+    def _build(self) -> dict[str, dict[str, Entry[object]]]:
+        registries: dict[str, dict[str, Entry[object]]] = {}
         for kind, registrar_cls in REGISTRARS.items():
             hook_name = registrar_cls.hook
-            table: dict[str, Entry[Any]] = {}
+            table: dict[str, Entry[object]] = {}
             registries[kind] = table
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 record = self._record_for(impl.plugin_name)
@@ -187,7 +195,7 @@ class Plugins:
         return registries
 
     @property
-    def registries(self) -> dict[str, dict[str, Entry[Any]]]:
+    def registries(self) -> dict[str, dict[str, Entry[object]]]:
         """All registries by kind (``models``, ``data_sources``, ``metrics``, ...)."""
         if self._registries is None:
             self._registries = self._build()
@@ -210,9 +218,9 @@ class Plugins:
     @overload
     def get(self, kind: Literal["feature_extractors"], name: str) -> FeatureExtractorEntry: ...
     @overload
-    def get(self, kind: str, name: str) -> Entry[Any]: ...
+    def get(self, kind: str, name: str) -> Entry[object]: ...
 
-    def get(self, kind: str, name: str) -> Entry[Any]:
+    def get(self, kind: str, name: str) -> Entry[object]:
         """Look up a registered name; a conflict or an unknown name is a ``PluginError``."""
         table = self.registries[kind]
         if self.conflicts:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from genforge.data.base import Data
     from genforge.model import GenerativeModel
 
-E = TypeVar("E", bound=Entry[Any])
+E = TypeVar("E", bound=Entry[object])
 R = TypeVar("R", bound="Registrar[Any]")
 P = ParamSpec("P")
 
@@ -184,7 +184,7 @@ class ModelRegistrar(Registrar[ModelEntry]):
     @_checked
     def __call__(self, name: str, model_cls: type[GenerativeModel] | str, config_cls: type[BaseModel],
                  *, conditional: bool, summary: str = "",
-                 defaults: Mapping[str, Mapping[str, object]] | None = None,
+                 defaults: Mapping[str, object] | None = None,
                  tiny: Mapping[str, object] | None = None,
                  sampler: type[BaseModel] | None = None) -> None:
         """Register a model family (see docs/plugins/hooks.md)."""
@@ -237,7 +237,7 @@ class DataSourceRegistrar(Registrar[DataSourceEntry]):
     hook = "genforge_register_data_sources"
 
     @_checked
-    def __call__(self, name: str, source: Callable[[Any], Data] | str, config_cls: type[BaseModel],
+    def __call__(self, name: str, source: Callable[..., Data] | str, config_cls: type[BaseModel],
                  summary: str = "") -> None:
         """Register a data source (see docs/plugins/hooks.md)."""
         self._check_target(name, source, "source")

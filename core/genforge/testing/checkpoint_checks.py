@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from genforge.checkpoint import CHECKPOINTS, SavedRun, step_dir_name
 from genforge.testing.model_checks import max_diff, seeded
 from genforge.testing.pickles import record_pickle_calls
 from genforge.testing.results import ConformanceError
-from genforge.testing.runs import STEPS, reference_run, train
+from genforge.testing.runs import STEPS, TinyRun, reference_run, train
 from genforge.testing.subject import Subject
+
+if TYPE_CHECKING:
+    from genforge.api import LoadedModel
 
 STATE_FIX = ("Fix: keep every tensor the model needs in its state_dict (parameters and registered "
              "buffers); plain attributes are not saved")
 
 
-def _load(subject: Subject, kind: str) -> tuple[object, object]:
+def _load(subject: Subject, kind: str) -> tuple[TinyRun, LoadedModel]:
     import genforge
 
     ref = reference_run(subject, kind)

@@ -100,6 +100,6 @@ DATA_CHECKS: list[tuple[str, Callable[[DataSubject], None]]] = [
 ]
 
 
-def data_checks() -> list[Check]:
+def data_source_checks() -> list[Check]:
     """The checks of a data source."""
     return [Check(name, fn) for name, fn in DATA_CHECKS]

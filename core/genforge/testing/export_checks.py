@@ -7,6 +7,7 @@ import io
 
 import torch
 
+from genforge.entries import ExporterEntry
 from genforge.errors import GenforgeError
 from genforge.testing.model_checks import seeded
 from genforge.testing.results import ConformanceError, NotApplicable
@@ -22,7 +23,7 @@ def check_onnx(subject: Subject, kind: str) -> None:
     import genforge
 
     entry = subject.plugins.registries["exporters"].get("onnx")
-    if entry is None:
+    if not isinstance(entry, ExporterEntry):
         raise NotApplicable("no 'onnx' exporter is installed (pip install genforge-onnx)")
     try:
         import onnxruntime as ort

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -141,9 +141,10 @@ def check_train_step(subject: Subject, kind: str) -> None:
                                "Fix: add them to an optimizer or set requires_grad=False")
     grads: dict[str, bool] = {}
 
-    def note(name: str) -> Any:
+    def note(name: str) -> Callable[[torch.Tensor], None]:
         def hook(p: torch.Tensor) -> None:
-            grads[name] = grads.get(name, True) and bool(torch.isfinite(p.grad).all())
+            finite = p.grad is not None and bool(torch.isfinite(p.grad).all())
+            grads[name] = grads.get(name, True) and finite
         return hook
 
     handles = [p.register_post_accumulate_grad_hook(note(n)) for n, p in named]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.checks import Check, checks_for, data_checks
+from genforge.testing.checks import Check, checks_for, data_source_checks
 from genforge.testing.results import NotApplicable
 from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
 
@@ -61,7 +61,7 @@ def parametrize_with_checks(
                    for c in checks_for(subject, kinds)]
     for name in data_sources:
         source = DataSubject(name, found, dict((data_options or {}).get(name, {})))
-        params += [pytest.param(source, PytestCheck(c), id=f"{name}-{c.id}") for c in data_checks()]
+        params += [pytest.param(source, PytestCheck(c), id=f"{name}-{c.id}") for c in data_source_checks()]
 
     from genforge.testing.pytest_plugin import marker_registered
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from genforge.plugins import Plugins, default_plugins
-from genforge.testing.checks import Check, checks_for, data_checks
+from genforge.testing.checks import Check, checks_for, data_source_checks
 from genforge.testing.results import CheckResult, ConformanceError, NotApplicable
 from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
 
@@ -35,7 +35,7 @@ def run_data_checks(
 ) -> list[CheckResult]:
     """Run the data-source checks on one registered source, with ``options`` as its ``[data]`` options."""
     subject = DataSubject(source, plugins or default_plugins(), dict(options or {}))
-    return _run(subject, data_checks(), only, skip)
+    return _run(subject, data_source_checks(), only, skip)
 
 
 def _run(subject: Registered, checks: list[Check], only: Sequence[str] | None,

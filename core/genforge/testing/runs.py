@@ -8,17 +8,20 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.errors import GenforgeError
 from genforge.testing.pickles import pickle_files, record_pickle_calls
 from genforge.testing.results import ConformanceError
 from genforge.testing.subject import Subject
 
+if TYPE_CHECKING:
+    from genforge.trainer import TrainingRun
+
 #: Steps of the reference run; the resumed run stops at half of it and continues.
 STEPS = 4
 _ROOT: Path | None = None
-_CACHE: dict[tuple[Any, ...], TinyRun] = {}
+_CACHE: dict[tuple[object, ...], TinyRun] = {}
 
 
 @dataclass
@@ -26,7 +29,7 @@ class TinyRun:
     """A finished tiny run: its folder, the ``TrainingRun``, and the pickle it used."""
 
     out: Path
-    run: Any
+    run: TrainingRun
     pickle_calls: list[str] = field(default_factory=list)
     pickle_files: list[Path] = field(default_factory=list)
 

@@ -50,7 +50,7 @@ class Registered:
     def __str__(self) -> str:
         return self.name
 
-    def registered(self) -> Entry[Any]:
+    def registered(self) -> Entry[object]:
         """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
         entry = self.plugins.registries[self.registry].get(self.name)
         if entry is not None:
