@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
-import torch
+
+import genforge
+from genforge.errors import DataError
+from genforge.plugins import Plugins
+from genforge.testing import run_data_checks
+
+SOURCE = """
+from __future__ import annotations
+
 from pydantic import BaseModel
 
 import genforge
 from genforge import hookimpl
-from genforge.errors import DataError
-from genforge.plugins import Plugins
-from genforge.testing import run_data_checks
 
 
 class BadConfig(BaseModel):
@@ -20,8 +23,10 @@ class BadConfig(BaseModel):
     seed: int = 0
 
 
-def bad_source(config: BadConfig) -> genforge.Data:
-    """8x8 images in [0, 1] with 4 labelled classes, unless ``fault`` breaks one promise."""
+def load(config: BadConfig) -> genforge.Data:
+    \"\"\"8x8 images in [0, 1] with 4 labelled classes, unless ``fault`` breaks one promise.\"\"\"
+    import torch
+
     g = torch.Generator().manual_seed(config.seed)
     x, y = torch.rand(64, 1, 8, 8, generator=g), torch.arange(64) % 4
     info = dict(shape=(1, 8, 8), kind="image", num_classes=4, class_names=("a", "b", "c", "d"),
@@ -46,17 +51,19 @@ def bad_source(config: BadConfig) -> genforge.Data:
 
 @hookimpl
 def genforge_register_data_sources(register):
-    register("bad", bad_source, BadConfig, "a source that breaks one promise on request")
+    register("bad", "bad_data:load", BadConfig, "a source that breaks one promise on request")
+"""
 
 
-@pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    plugin = types.SimpleNamespace(genforge_register_data_sources=genforge_register_data_sources)
-    return Plugins(extra=[plugin])
+@pytest.fixture
+def plugins(fake_plugins) -> Plugins:
+    """The installed plugins plus a fake distribution ``bad-data`` registering the source ``bad``."""
+    fake_plugins({"bad-data": SOURCE})  # installed next to this environment's plugins
+    return Plugins()
 
 
 FAULTS = {
-    "shape": "data source 'bad' (SimpleNamespace): train samples are 1x8x8 but DataInfo.shape is (1, 16, 16)",
+    "shape": "data source 'bad' (bad-data 1.0): train samples are 1x8x8 but DataInfo.shape is (1, 16, 16)",
     "range": "train values span [0.0",
     "labels": "train labels span 1..4 but DataInfo.num_classes is 4 (labels must be 0..3)",
     "names": "DataInfo.class_names has 2 names for num_classes = 4",
@@ -74,8 +81,9 @@ def test_the_trainer_refuses_a_source_that_breaks_its_data_info(tmp_path, plugin
     with pytest.raises(DataError) as err:
         genforge.train(run_config(tmp_path, fault), plugins=plugins)
     message = str(err.value)
-    assert "\n" not in message and message.startswith("data source 'bad' (SimpleNamespace): ")
+    assert "\n" not in message and message.startswith("data source 'bad' (bad-data 1.0): ")
     assert FAULTS.get(fault, "fault = 'reject': this source rejects its input") in message
+    assert fault == "reject" or message.endswith(". Fix: make the source's tensors and its DataInfo agree")
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
 
 
@@ -123,5 +131,6 @@ def test_the_kit_catches_unseeded_and_overlapping_splits(plugins):
 def test_good_sources_pass_the_kit(plugins, source, options):
     results = run_data_checks(source, plugins=plugins, options=options)
     statuses = {r.check: r.status for r in results}
-    assert statuses.pop("entry_module_is_light") == "not applicable"  # registered in-process
-    assert set(statuses.values()) == {"passed"} and len(statuses) == 6
+    if source != "bad":  # the built-in sources are registered in-process, not by an entry point
+        assert statuses.pop("entry_module_is_light") == "not applicable"
+    assert set(statuses.values()) == {"passed"} and len(statuses) == 7 - (source != "bad")

@@ -103,5 +103,6 @@ def run_source(entry: DataSourceEntry, config: BaseModel) -> Data:
     problems = data_problems(data)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise DataError(f"{where}: {problems[0]}{more}")
+        raise DataError(f"{where}: {problems[0]}{more}. Fix: make the source's tensors and its "
+                        "DataInfo agree")
     return data
