@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from genforge.capabilities import SupportsLikelihood, supports
 from genforge.testing import checkpoint_checks, data_checks, export_checks, model_checks, plugin_checks
@@ -66,7 +65,7 @@ def _applies(name: str, subject: Subject) -> bool:
     if name != "log_likelihood":
         return True
     try:
-        cls: Any = subject.model_class()
+        cls = subject.model_class()
     except ConformanceError:
         return True  # the check itself reports why the model cannot be loaded
     return supports(cls, SupportsLikelihood)

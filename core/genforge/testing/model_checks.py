@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
+from genforge.capabilities import SupportsLikelihood
 from genforge.config import resolve
 from genforge.errors import GenforgeError
 from genforge.testing.plugin_checks import check_config_json
 from genforge.testing.results import ConformanceError
 from genforge.testing.subject import Subject
+
+if TYPE_CHECKING:
+    from genforge.model import GenerativeModel
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -122,7 +126,7 @@ def check_sample_is_deterministic(subject: Subject, kind: str) -> None:
                                "identical samples. Fix: generate must map the latent z to samples")
 
 
-def _optimised(optimizers: dict[str, Any]) -> set[int]:
+def _optimised(optimizers: dict[str, torch.optim.Optimizer]) -> set[int]:
     return {id(p) for opt in optimizers.values() for g in opt.param_groups for p in g["params"]}
 
 
@@ -174,7 +178,7 @@ def check_train_step(subject: Subject, kind: str) -> None:
                                "stabilise the loss or lower the default learning rate")
 
 
-def _finite_number(v: Any) -> bool:
+def _finite_number(v: float | torch.Tensor) -> bool:
     try:
         f = float(v)
     except (TypeError, ValueError, RuntimeError):
@@ -182,7 +186,7 @@ def _finite_number(v: Any) -> bool:
     return f == f and abs(f) != float("inf")
 
 
-def _expect_value_error(model: Any, labels: Any, what: str) -> None:
+def _expect_value_error(model: GenerativeModel, labels: torch.Tensor | list[int] | int, what: str) -> None:
     try:
         model.sample(4, labels=labels, generator=seeded(0))
     except ValueError:
@@ -255,9 +259,10 @@ def check_export_module(subject: Subject, kind: str) -> None:
 def check_log_likelihood(subject: Subject, kind: str) -> None:
     """``log_likelihood(x, labels, k=, generator=)`` gives finite per-example values, seeded."""
     model = subject.build(kind)
-    test = subject.data(kind).test
+    assert isinstance(model, SupportsLikelihood)  # the check is listed only for such models
+    test = subject.tensors(kind, "test")
     x = test.x[:6]
-    labels = test.y[:6] if model.conditional else None
+    labels = test.y[:6] if model.conditional and test.y is not None else None
     out = model.log_likelihood(x, labels, k=2, generator=seeded(0))
     again = model.log_likelihood(x, labels, k=2, generator=seeded(0))
     if not isinstance(out, dict) or not out:

@@ -37,8 +37,8 @@ def parametrize_with_checks(
     models: Sequence[str] = (),
     *,
     data_sources: Sequence[str] = (),
-    tiny: dict[str, dict[str, Any]] | None = None,
-    data_options: dict[str, dict[str, Any]] | None = None,
+    tiny: dict[str, dict[str, object]] | None = None,
+    data_options: dict[str, dict[str, object]] | None = None,
     plugins: Plugins | Callable[[], Plugins] | None = None,
     kinds: Sequence[str] = DATA_KINDS,
 ) -> Callable[[F], F]:

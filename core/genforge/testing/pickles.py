@@ -6,9 +6,9 @@ import contextlib
 import pickle
 import traceback
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 _PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib"}
 
@@ -31,13 +31,13 @@ def record_pickle_calls() -> Iterator[list[str]]:
     import torch
 
     calls: list[str] = []
-    targets: list[tuple[Any, str]] = [(pickle, n) for n in ("dump", "dumps", "load", "loads")]
+    targets: list[tuple[ModuleType, str]] = [(pickle, n) for n in ("dump", "dumps", "load", "loads")]
     targets += [(torch, "save"), (torch, "load")]
     originals = [(mod, name, getattr(mod, name)) for mod, name in targets]
     skip = ("/torch/", "/pickle.py", "genforge/testing/pickles.py")
 
-    def wrap(label: str, fn: Any) -> Any:
-        def recorder(*args: Any, **kwargs: Any) -> Any:
+    def wrap(label: str, fn: Callable[..., object]) -> Callable[..., object]:
+        def recorder(*args: object, **kwargs: object) -> object:
             calls.append(f"{label} at {_caller(skip)}")
             return fn(*args, **kwargs)
         return recorder

@@ -8,20 +8,23 @@ CI does). This module imports neither torch nor the checks.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
 
 PREFIX = "not applicable: "
 CATEGORY = "not applicable"
 _state = {"fail": False, "active": False}
 
 
-def pytest_addoption(parser: Any) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
     """Declare the ``genforge_not_applicable`` ini option."""
     parser.addini("genforge_not_applicable", "genforge conformance checks that cannot run here: "
                   "'report' them (default) or 'fail'", default="report")
 
 
-def pytest_configure(config: Any) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """Register the marker and read the ini option."""
     config.addinivalue_line("markers", "genforge_conformance: a check of genforge's conformance "
                             "kit (genforge.testing.parametrize_with_checks)")
@@ -43,20 +46,21 @@ def not_applicable(reason: str) -> None:
     pytest.skip(PREFIX + reason)
 
 
-def _is_not_applicable(report: Any) -> bool:
+def _is_not_applicable(report: pytest.TestReport | pytest.CollectReport) -> bool:
     longrepr = getattr(report, "longrepr", None)
     return bool(report.skipped and isinstance(longrepr, tuple) and len(longrepr) == 3
                 and str(longrepr[2]).removeprefix("Skipped: ").startswith(PREFIX))
 
 
-def pytest_report_teststatus(report: Any, config: Any) -> tuple[str, str, str] | None:
+def pytest_report_teststatus(report: pytest.TestReport | pytest.CollectReport,
+                             config: pytest.Config) -> tuple[str, str, str] | None:
     """Report not-applicable checks as their own outcome (``n``, ``NOT APPLICABLE``)."""
     if _is_not_applicable(report):
         return CATEGORY, "n", "NOT APPLICABLE"
     return None
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """List the checks that were not applicable, with the reason."""
     reports = terminalreporter.stats.get(CATEGORY, [])
     if reports:

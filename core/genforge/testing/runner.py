@@ -15,7 +15,7 @@ def run_checks(
     model: str,
     *,
     plugins: Plugins | None = None,
-    tiny: dict[str, Any] | None = None,
+    tiny: dict[str, object] | None = None,
     only: Sequence[str] | None = None,
     skip: Sequence[str] = (),
     kinds: Sequence[str] = DATA_KINDS,
@@ -29,7 +29,7 @@ def run_data_checks(
     source: str,
     *,
     plugins: Plugins | None = None,
-    options: dict[str, Any] | None = None,
+    options: dict[str, object] | None = None,
     only: Sequence[str] | None = None,
     skip: Sequence[str] = (),
 ) -> list[CheckResult]:

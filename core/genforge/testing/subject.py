@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
@@ -16,8 +16,14 @@ from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import REGISTRARS
 from genforge.testing.results import ConformanceError
 
+if TYPE_CHECKING:
+    import torch
+
+    from genforge.data.base import Data, TensorData
+    from genforge.model import GenerativeModel
+
 #: The two kinds of data every family must handle, as sections of a run config.
-DATA_SECTIONS: dict[str, dict[str, Any]] = {
+DATA_SECTIONS: dict[str, dict[str, object]] = {
     "image": {"name": "digits", "size": 8},
     "vector": {"name": "toy2d", "n_train": 256, "n_test": 64},
 }
@@ -30,7 +36,7 @@ def broken_plugins(plugins: Plugins) -> list[str]:
 
 
 @functools.cache
-def _load_data(kind: str, plugins: Plugins) -> Any:
+def _load_data(kind: str, plugins: Plugins) -> Data:
     section = dict(DATA_SECTIONS[kind])
     entry = plugins.registries["data_sources"][str(section.pop("name"))]
     assert isinstance(entry, DataSourceEntry)
@@ -72,7 +78,7 @@ class Subject(Registered):
     registered with the model (``register(..., tiny={...})``), then ``overrides``.
     """
 
-    overrides: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, object] = field(default_factory=dict)
 
     @property
     def entry(self) -> ModelEntry:
@@ -86,7 +92,7 @@ class Subject(Registered):
         """Whether the model was registered as label-conditioned."""
         return self.entry.conditional
 
-    def model_class(self) -> Any:
+    def model_class(self) -> type[GenerativeModel]:
         """The registered model class (imports the model's module, and so torch)."""
         try:
             return self.entry.load()
@@ -94,7 +100,7 @@ class Subject(Registered):
             raise ConformanceError(f"{e}. Fix: the registered target must be an importable "
                                    "'module:Class' string or the class itself") from None
 
-    def tiny(self) -> dict[str, Any]:
+    def tiny(self) -> dict[str, object]:
         """The model-section options the kit builds with (registered ``tiny`` + overrides)."""
         return {**copy.deepcopy(dict(self.entry.tiny)), **copy.deepcopy(self.overrides)}
 
@@ -107,11 +113,11 @@ class Subject(Registered):
                                    "config field a default and make the registered tiny "
                                    "options valid") from None
 
-    def data(self, kind: str) -> Any:
+    def data(self, kind: str) -> Data:
         """The kit's tiny ``genforge.Data`` of one kind (digits 8x8 or toy2d), cached."""
         return _load_data(kind, self.plugins)
 
-    def build(self, kind: str) -> Any:
+    def build(self, kind: str) -> GenerativeModel:
         """A fresh model for ``kind`` data (``ConformanceError`` if it cannot be built)."""
         from genforge.model import GenerativeModel
 
@@ -130,12 +136,21 @@ class Subject(Registered):
                                    "subclass genforge.GenerativeModel")
         return model
 
-    def batch(self, kind: str, n: int = 16) -> tuple[Any, Any]:
+    def tensors(self, kind: str, split: str = "train") -> TensorData:
+        """One split of the kit's ``kind`` data (the built-in sources hold it as ``TensorData``)."""
+        from genforge.data.base import TensorData
+
+        data = self.data(kind)
+        tensors = data.train if split == "train" else data.test
+        assert isinstance(tensors, TensorData)
+        return tensors
+
+    def batch(self, kind: str, n: int = 16) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The first ``n`` training examples of ``kind`` data and their labels."""
-        train = self.data(kind).train
+        train = self.tensors(kind)
         return train.x[:n].clone(), (train.y[:n].clone() if train.y is not None else None)
 
-    def run_config(self, kind: str, out: str, steps: int) -> dict[str, Any]:
+    def run_config(self, kind: str, out: str, steps: int) -> dict[str, object]:
         """A tiny run config (CPU, batch 16, a checkpoint every 2 steps, no progress bar)."""
         return {
             "seed": 0, "out": out, "model": {"name": self.name, **self.tiny()},
@@ -151,7 +166,7 @@ class DataSubject(Registered):
     """A data source name, the plugins that registered it, and the ``[data]`` options to check it with."""
 
     registry: ClassVar[str] = "data_sources"
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, object] = field(default_factory=dict)
 
     @property
     def entry(self) -> DataSourceEntry:
@@ -168,6 +183,6 @@ class DataSubject(Registered):
             raise ConformanceError(f"the data config does not validate: {e}. Fix: give every "
                                    "config field a default, or pass the kit options for it") from None
 
-    def run(self) -> Any:
+    def run(self) -> object:
         """Run the source on ``config()`` without checking what it returns (a ``genforge.Data``)."""
         return self.entry.load()(self.config())
