@@ -72,17 +72,19 @@ class Entry(Generic[T]):
         """Return the registered object, importing a ``"module:attr"`` string target."""
         if not isinstance(self.target, str):
             return self.target
-        module, _, attr = self.target.partition(":")
+        return cast(T, self._resolve(self.target))  # the plugin's promise: the string names a T
+
+    def _resolve(self, target: str) -> object:
+        """Import what a ``"module:attr"`` string names (a ``PluginError`` naming this entry if it cannot)."""
+        module, _, attr = target.partition(":")
         try:
             obj: object = importlib.import_module(module)
             for part in attr.split(".") if attr else []:
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as e:
-            raise PluginError(
-                f"{self.kind} {self.name!r} from {self.plugin.label}: cannot import "
-                f"{self.target!r}: {e}"
-            ) from e
-        return cast(T, obj)  # what a "module:attr" string names is the plugin's promise
+            raise PluginError(f"{self.kind} {self.name!r} from {self.plugin.label}: cannot import "
+                              f"{target!r}: {e}") from e
+        return obj
 
     @property
     def options(self) -> Mapping[str, object]:
@@ -126,6 +128,13 @@ class MetricEntry(Entry[Metric]):
     kind: ClassVar[str] = "metric"
     applies: Applies | str | None = None
     floor: bool = True
+
+    def applies_to(self, ctx: EvalContext) -> bool:
+        """Whether the metric joins ``genforge eval``'s default set for ``ctx`` (not without ``applies``)."""
+        if self.applies is None:
+            return False
+        check = cast(Applies, self._resolve(self.applies)) if isinstance(self.applies, str) else self.applies
+        return bool(check(ctx))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from genforge.api import LoadedModel
 from genforge.build import load_data
@@ -17,30 +16,32 @@ from genforge.metrics.feature_space import summary
 from genforge.plugins import Plugins, default_plugins
 
 
-def summarise(values: Sequence[float]) -> dict[str, Any]:
+class Summary(TypedDict):
+    """One value over seeds: the mean, the sample standard deviation and the values themselves."""
+
+    mean: float
+    std: float
+    per_seed: list[float]
+
+
+class Result(Summary, total=False):
+    """What ``evaluate`` returns per value: its summary, and the perfect generator's (``floor``)."""
+
+    floor: Summary
+
+
+def summarise(values: Sequence[float]) -> Summary:
     """Mean, sample standard deviation and the values themselves."""
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
     return {"mean": mean, "std": std, "per_seed": list(values)}
 
 
-def _target(value: Any) -> Any:
-    """A callable from a callable or a ``"module:attr"`` string."""
-    if not isinstance(value, str):
-        return value
-    module, _, attr = value.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def default_metrics(ctx: EvalContext, plugins: Plugins) -> list[str]:
     """Registered metrics whose ``applies(ctx)`` check accepts this model and data."""
     names = []
     for name in plugins.registries["metrics"]:  # registration order: related values stay together
-        applies = plugins.get("metrics", name).options.get("applies")
-        if applies is not None and _target(applies)(ctx):
+        if plugins.get("metrics", name).applies_to(ctx):
             names.append(name)
     return names
 
@@ -55,7 +56,7 @@ def evaluate(
     floor: bool = False,
     meta: dict[str, Any] | None = None,
     data: Data | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Result]:
     """Run each named metric for seeds 0..seeds-1; return ``{value name: summary}``.
 
     ``metrics=None`` runs every registered metric that applies to the model and data.
@@ -67,9 +68,9 @@ def evaluate(
     """
     plugins = plugins or default_plugins()
     data = data if data is not None else load_data(loaded.config, plugins)
-    shared: dict[str, Any] = {"plugins": plugins}
+    shared: dict[str, object] = {}
     opts = dict(options or {})
-    probe = EvalContext(loaded, data, n, 0, opts, shared=shared)
+    probe = EvalContext(loaded, data, n, 0, opts, shared=shared, plugins=plugins)
     names = list(metrics) if metrics is not None else default_metrics(probe, plugins)
     if not names:
         raise GenforgeError(f"no registered metric applies to {loaded.config.run.model.name!r} on "
@@ -82,24 +83,24 @@ def evaluate(
     seconds: list[float] = []
     by_metric: dict[str, float] = dict.fromkeys(fns, 0.0)
     for seed in range(seeds):
-        runs = [(EvalContext(loaded, data, n, seed, dict(opts), shared=shared), per_value)]
+        runs = [(EvalContext(loaded, data, n, seed, dict(opts), shared=shared, plugins=plugins), per_value)]
         if floor:
-            runs.append((EvalContext(loaded, data, n, seed, dict(opts), floor=True, shared=shared),
-                         floor_values))
+            runs.append((EvalContext(loaded, data, n, seed, dict(opts), floor=True, shared=shared,
+                                     plugins=plugins), floor_values))
         for ctx, sink in runs:
             start = time.perf_counter()
             for name, fn in fns.items():
-                if ctx.floor and entries[name].options.get("floor", True) is False:
+                if ctx.floor and not entries[name].floor:
                     continue
-                began, sampled = time.perf_counter(), ctx.cache.get("sample_seconds", 0.0)
+                began, sampled = time.perf_counter(), ctx.sample_seconds
                 for key, value in fn(ctx).items():
                     sink.setdefault(key, []).append(float(value))
                 if not ctx.floor:  # the model's sampling is not the metric's time
-                    spent = time.perf_counter() - began - (ctx.cache.get("sample_seconds", 0.0) - sampled)
+                    spent = time.perf_counter() - began - (ctx.sample_seconds - sampled)
                     by_metric[name] += spent / seeds
             if not ctx.floor:
-                seconds.append(time.perf_counter() - start - ctx.cache.get("sample_seconds", 0.0))
-    results = {key: summarise(values) for key, values in per_value.items()}
+                seconds.append(time.perf_counter() - start - ctx.sample_seconds)
+    results: dict[str, Result] = {key: Result(**summarise(values)) for key, values in per_value.items()}
     for key, values in floor_values.items():
         results.setdefault(key, {"mean": math.nan, "std": math.nan, "per_seed": []})["floor"] = \
             summarise(values)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from genforge.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from genforge.data.base import Data
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -52,7 +54,7 @@ def load(config: ImageFolderConfig) -> Data:
 
     try:
         subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        classes = [(d.name, files) for d in subdirs if (files := image_files(d))]
+        classes = [(d.name, found) for d in subdirs if (found := image_files(d))]
         root_files = image_files(root) if not classes else []
     except OSError as exc:
         raise DataError(f"{where}: cannot list ({' '.join(str(exc).split())})") from exc
@@ -84,7 +86,7 @@ def load(config: ImageFolderConfig) -> Data:
     xt = torch.from_numpy(x).permute(0, 3, 1, 2)
     yt = torch.tensor(labels, dtype=torch.long) if labels is not None else None
 
-    def subset(idx: Any) -> TensorData:
+    def subset(idx: np.ndarray) -> TensorData:
         it = torch.from_numpy(idx)
         xs = xt[it].float().div_(255.0)
         return TensorData(xs, yt[it] if yt is not None else None)
@@ -99,7 +101,7 @@ def load(config: ImageFolderConfig) -> Data:
     return Data(train=train, test=test, info=info)
 
 
-def _read_image(path: Path, size: int, channels: int) -> Any:
+def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
     """Read one image as a ``[size, size, channels]`` uint8 array, center-cropped and resized."""
     import numpy as np
     from PIL import Image, ImageOps

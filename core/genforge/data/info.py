@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -33,7 +33,7 @@ class DataInfo:
         """True when the data carries class labels."""
         return self.num_classes > 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict."""
         d = asdict(self)
         d["shape"] = list(self.shape)
@@ -42,7 +42,7 @@ class DataInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> DataInfo:
+    def from_dict(cls, d: object) -> DataInfo:
         """Rebuild from ``to_dict`` output, ignoring keys this version does not know.
 
         Malformed input (a stored ``data_info`` edited by hand) is a ``ValueError`` naming the field.

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genforge.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from genforge.data.base import Data
 
 _CHANNEL_SIZES = (1, 3, 4)
@@ -45,7 +47,7 @@ class NpzConfig(BaseModel):
         return v
 
 
-def _split(n: int, test_fraction: float, seed: int) -> tuple[Any, Any]:
+def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (train, test) index arrays: a seeded permutation, test = its first share."""
     import numpy as np
 
@@ -95,6 +97,7 @@ def load(config: NpzConfig) -> Data:
                         "[N, H, W], [N, C, H, W] or [N, H, W, C]")
     n = x.shape[0]
 
+    kind: Literal["image", "vector"]
     if x.ndim == 2:
         kind = "vector"
         xf = x.astype(np.float32)
@@ -142,7 +145,7 @@ def load(config: NpzConfig) -> Data:
     xt = torch.from_numpy(np.ascontiguousarray(xf))
     yt = torch.from_numpy(labels) if labels is not None else None
 
-    def subset(idx: Any) -> TensorData:
+    def subset(idx: np.ndarray) -> TensorData:
         it = torch.from_numpy(idx)
         return TensorData(xt[it], yt[it] if yt is not None else None)
 
@@ -160,7 +163,7 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _get(archive: Any, key: str, where: str, field: str) -> Any:
+def _get(archive: np.lib.npyio.NpzFile, key: str, where: str, field: str) -> np.ndarray:
     """Read one array from an open archive, turning numpy's errors into ``DataError``."""
     try:
         return archive[key]
@@ -173,7 +176,7 @@ def _get(archive: Any, key: str, where: str, field: str) -> Any:
                         f"({_one_line(exc)})") from exc
 
 
-def _check_finite(x: Any, where: str) -> None:
+def _check_finite(x: np.ndarray, where: str) -> None:
     """Raise ``DataError`` when ``x`` holds NaN or infinity."""
     import numpy as np
 
@@ -181,7 +184,7 @@ def _check_finite(x: Any, where: str) -> None:
         raise DataError(f"{where}: contains NaN or infinite values")
 
 
-def _check_within(x: Any, value_range: tuple[float, float], where: str) -> None:
+def _check_within(x: np.ndarray, value_range: tuple[float, float], where: str) -> None:
     """Raise ``DataError`` when ``x`` leaves ``value_range`` (beyond rounding)."""
     lo, hi = value_range
     tol = 1e-5 * (hi - lo)
@@ -191,7 +194,7 @@ def _check_within(x: Any, value_range: tuple[float, float], where: str) -> None:
                         f"data.value_range [{lo:g}, {hi:g}]")
 
 
-def _to_unit(x: Any, value_range: tuple[float, float] | None, where: str) -> Any:
+def _to_unit(x: np.ndarray, value_range: tuple[float, float] | None, where: str) -> np.ndarray:
     """Map image values to float32 in [0, 1] as ``value_range`` (or the dtype) says."""
     import numpy as np
 
@@ -218,7 +221,7 @@ def _to_unit(x: Any, value_range: tuple[float, float] | None, where: str) -> Any
                     "set data.value_range, e.g. [0, 65535] for 16-bit images")
 
 
-def _labels(y: Any, n: int, where: str) -> Any:
+def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     """Check labels (integers 0..K-1, one per sample) and return them as int64."""
     import numpy as np
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from genforge.errors import DataError
 
 if TYPE_CHECKING:
-    from genforge.data.base import Data
+    import numpy as np
+
+    from genforge.data.base import Data, TensorData
 
 DATASETS = ("8gaussians", "25gaussians", "swissroll")
 
@@ -50,7 +52,8 @@ def mode_centers(dataset: str) -> list[tuple[float, float]]:
     raise DataError(f"data.dataset {dataset!r}: unknown; choose one of: {', '.join(DATASETS)}")
 
 
-def sample(dataset: str, n: int, std: float, rng: Any) -> tuple[Any, Any | None]:
+def sample(dataset: str, n: int, std: float,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
     """Draw ``n`` points (float32 ``[n, 2]``) and their mode labels (None for the swiss roll)."""
     import numpy as np
 
@@ -78,7 +81,7 @@ def load(config: Toy2DConfig) -> Data:
     rng_train, rng_test = (np.random.default_rng(s)
                            for s in np.random.SeedSequence(config.seed).spawn(2))
 
-    def make(n: int, rng: Any) -> TensorData:
+    def make(n: int, rng: np.random.Generator) -> TensorData:
         x, y = sample(config.dataset, n, std, rng)
         return TensorData(torch.from_numpy(x), torch.from_numpy(y) if y is not None else None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import torch
 
@@ -14,6 +14,9 @@ from genforge.errors import GenforgeError
 
 if TYPE_CHECKING:
     from genforge.api import LoadedModel
+    from genforge.plugins import Plugins
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,8 +36,10 @@ class EvalContext:
     options: dict[str, Any] = field(default_factory=dict)
     _samples: tuple[torch.Tensor, torch.Tensor | None] | None = None
     floor: bool = False
-    shared: dict[str, Any] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
+    shared: dict[str, object] = field(default_factory=dict)
+    cache: dict[str, object] = field(default_factory=dict)
+    plugins: Plugins | None = None  # the plugins that registered the metrics (None: the installed ones)
+    sample_seconds: float = 0.0  # time spent drawing ``samples()``
 
     def generator(self) -> torch.Generator:
         """A fresh CPU generator seeded with this context's seed."""
@@ -47,12 +52,12 @@ class EvalContext:
             return bool(self.loaded.model.conditional)
         return bool(self.options.get("conditional", False))
 
-    def cached(self, key: str, fn: Callable[[], Any], shared: bool = False) -> Any:
+    def cached(self, key: str, fn: Callable[[], T], shared: bool = False) -> T:
         """``fn()``, computed once per seed (or once per evaluation with ``shared``)."""
         store = self.shared if shared else self.cache
         if key not in store:
             store[key] = fn()
-        return store[key]
+        return cast(T, store[key])  # stored by this method under this key
 
     def real(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
         """All samples (and labels) of a split as tensors; ``test`` is the held-out split."""
@@ -78,5 +83,5 @@ class EvalContext:
                     labels = torch.arange(self.n) % self.data.info.num_classes
                 x = model.sample(self.n, labels=labels, generator=self.generator()).float().cpu()
                 self._samples = (x, labels)
-            self.cache["sample_seconds"] = time.perf_counter() - start
+            self.sample_seconds = time.perf_counter() - start
         return self._samples

@@ -13,13 +13,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from genforge.errors import GenforgeError
 from genforge.metrics.convnet import ConvNet
+
+if TYPE_CHECKING:
+    from genforge.plugins import Plugins
 
 FORMAT = "genforge-feature-extractor"
 #: The digits extractor shipped inside the package (``python -m genforge.metrics.digits_extractor``).
@@ -116,7 +119,7 @@ def _decode(value: str) -> Any:
         return value
 
 
-def load_extractor(path: str | Path) -> FeatureExtractor:
+def load_extractor(path: str | os.PathLike[str]) -> FeatureExtractor:
     """Read an extractor file written by ``save_extractor`` (safetensors, no pickle)."""
     p = Path(path).expanduser()
     key = (str(p.resolve()), p.stat().st_mtime_ns) if p.is_file() else None
@@ -156,7 +159,7 @@ def _read(p: Path) -> FeatureExtractor:
     return FeatureExtractor(net, meta)
 
 
-def as_extractor(value: Any) -> FeatureExtractor:
+def as_extractor(value: object) -> FeatureExtractor:
     """A ``FeatureExtractor`` from an extractor, a path, or a callable returning either."""
     if callable(value) and not isinstance(value, FeatureExtractor):
         value = value()
@@ -168,11 +171,11 @@ def as_extractor(value: Any) -> FeatureExtractor:
                         f"got {type(value).__name__}")
 
 
-def registered_extractor(data_source: str, plugins: Any) -> FeatureExtractor | None:
+def registered_extractor(data_source: str, plugins: Plugins) -> FeatureExtractor | None:
     """The extractor a plugin registered for ``data_source``, or None."""
-    entry = plugins.registries.get("feature_extractors", {}).get(data_source)
-    if entry is None:
+    if data_source not in plugins.registries["feature_extractors"]:
         return None
+    entry = plugins.get("feature_extractors", data_source)
     target = entry.target
     if isinstance(target, os.PathLike) or (isinstance(target, str) and target.endswith(".safetensors")):
         return load_extractor(target)

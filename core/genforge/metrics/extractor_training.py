@@ -9,7 +9,7 @@ Augmentation: random shifts of up to one pixel (zero fill).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,11 @@ import torch.nn.functional as F
 from genforge.errors import GenforgeError
 from genforge.metrics.convnet import ConvNet
 from genforge.metrics.extractor import FeatureExtractor
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from genforge.plugins import Plugins
 
 #: The recipe of the shipped digits extractor; ``genforge features train`` uses it too.
 RECIPE: dict[str, Any] = {"epochs": 40, "batch_size": 64, "lr": 1e-3, "width": 20, "seed": 0}
@@ -52,6 +57,7 @@ def _accuracy(net: ConvNet, x: torch.Tensor, y: torch.Tensor | None, objective: 
             xs = torch.cat([torch.rot90(x, r, dims=(2, 3)) for r in range(4)])
             ys = torch.arange(4).repeat_interleave(len(x))
         else:
+            assert y is not None  # the classes objective has labels
             xs, ys = x, y
         correct = sum(int((net(xs[i : i + 1000]).argmax(1) == ys[i : i + 1000]).sum())
                       for i in range(0, len(xs), 1000))
@@ -133,7 +139,8 @@ def train_extractor(
     return FeatureExtractor(net, {**info, **(meta or {})})
 
 
-def train_for_data(name: str, config: Any = None, plugins: Any = None, **recipe: Any) -> FeatureExtractor:
+def train_for_data(name: str, config: BaseModel | None = None, plugins: Plugins | None = None,
+                   **recipe: Any) -> FeatureExtractor:
     """Train an extractor on the training split of data source ``name`` (``config``: its options)."""
     from genforge.data.base import TensorData
     from genforge.data.checks import run_source

@@ -7,7 +7,7 @@ resolution (the data's native one): larger samples are area-averaged down to it 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -32,14 +32,13 @@ def extractor(ctx: EvalContext) -> FeatureExtractor | None:
             return None
         given = ctx.options.get("extractor")
         if given:
-            ext = as_extractor(given)
+            ext: FeatureExtractor | None = as_extractor(given)
         else:
             from genforge.plugins import default_plugins
 
-            plugins = ctx.shared.get("plugins") or default_plugins()
-            ext = registered_extractor(data_source(ctx), plugins)
-            if ext is None:
-                return None
+            ext = registered_extractor(data_source(ctx), ctx.plugins or default_plugins())
+        if ext is None:
+            return None
         c, h, w = ctx.data.info.shape
         if c != ext.channels or min(h, w) < ext.size:
             if given:
@@ -85,7 +84,7 @@ def classifies(ctx: EvalContext) -> bool:
             and len(ext.class_names) == k)
 
 
-def summary(ctx: EvalContext) -> dict[str, Any]:
+def summary(ctx: EvalContext) -> dict[str, object]:
     """What a table needs to say how the metrics were computed."""
     ext = extractor(ctx)
     return {"extractor": ext.name if ext is not None else None,

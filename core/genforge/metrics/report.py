@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genforge.evaluate import Result, Summary
 
 #: Which way is better for each value a built-in metric returns.
 BETTER: dict[str, str] = {
@@ -32,7 +36,7 @@ def fmt(value: float | None, decimals: int | None = -1) -> str:
     return f"{value:.3e}" if d is None else f"{value:.{d}f}"
 
 
-def cell(summary: dict[str, Any] | None) -> str:
+def cell(summary: Summary | None) -> str:
     """``mean ± std`` of a summary (the std to the mean's decimals), or ``-``."""
     if not summary or not summary.get("per_seed"):
         return "-"
@@ -40,7 +44,7 @@ def cell(summary: dict[str, Any] | None) -> str:
     return f"{fmt(summary['mean'], d)} ± {fmt(summary['std'], d)}"
 
 
-def shape_text(shape: Any) -> str:
+def shape_text(shape: Sequence[int] | None) -> str:
     """``1x16x16`` for an image shape, ``2-D`` for vectors."""
     shape = list(shape or [])
     if len(shape) == 3:
@@ -48,7 +52,7 @@ def shape_text(shape: Any) -> str:
     return f"{shape[0]}-D" if shape else "?"
 
 
-def header_lines(meta: dict[str, Any]) -> list[str]:
+def header_lines(meta: Mapping[str, Any]) -> list[str]:
     """What was measured: sample counts, seeds, resolution, feature space and the floor."""
     seeds = f"{meta['seeds']} seed" + ("s" if meta["seeds"] != 1 else "")
     lines = [f"n = {meta['n']} generated samples per seed, {seeds}; "
@@ -67,7 +71,7 @@ def header_lines(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def eval_table(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
+def eval_table(results: Mapping[str, Result], meta: Mapping[str, Any]) -> str:
     """The ``genforge eval`` table: value, model mean ± std, floor mean ± std, better."""
     lines = header_lines(meta)
     floor = bool(meta.get("floor"))
