@@ -116,7 +116,7 @@ def test_the_reference_shows_every_hook_and_registrar_signature_exactly():
 
 
 def test_the_reference_test_catches_a_hook_that_gains_an_argument(monkeypatch):
-    def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, object],  # noqa: F821
+    def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | Tensor],  # noqa: F821
                              sampler: object) -> None:
         """A hook that gained an argument the reference does not show."""
 
@@ -129,7 +129,7 @@ def test_the_reference_test_catches_a_hook_that_gains_an_argument(monkeypatch):
     usages = {**USAGES, Registrar.hook: signature_text(Registrar.__call__)}
     assert reference_problems(REFERENCE, specs, usages) == [
         "genforge_on_step_end: the section does not show def genforge_on_step_end(run: TrainingRun, "
-        "step: int, metrics: dict[str, object], sampler: object) -> None",
+        "step: int, metrics: dict[str, float | Tensor], sampler: object) -> None",
         "genforge_register_exporters: the section does not show register(name: str, exporter: object, "
         "summary: str = '', *, fp16: bool = False)",
     ]

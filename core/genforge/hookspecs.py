@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from torch import Tensor
+
     from genforge.registrars import (
         CommandRegistrar,
         DataSourceRegistrar,
@@ -66,7 +68,7 @@ def genforge_on_train_start(run: TrainingRun) -> None:
 
 
 @hookspec
-def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, object]) -> None:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | Tensor]) -> None:
     """After every step: docs/plugins/hooks.md#genforge_on_step_end (added in 0.1)."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from genforge.files import regular_file
 LOG_FILE = "metrics.jsonl"
 
 
-def encode(line: dict[str, Any]) -> str:
+def encode(line: Mapping[str, object]) -> str:
     """One strict-JSON line (with its newline); non-finite floats become ``null``, named in ``nonfinite``."""
     bad = [k for k, v in line.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:

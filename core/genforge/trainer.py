@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from genforge import distributed
 from genforge.build import build_model, load_data, select_device
 from genforge.checkpoint import CheckpointMeta, SavedRun, has_checkpoint, save_checkpoint
-from genforge.config import ResolvedConfig
+from genforge.config import ResolvedConfig, TrainerConfig
 from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
@@ -105,14 +105,14 @@ def iterate_batches(
         epoch, pos = epoch + 1, 0
 
 
-def _rng_state(device: torch.device) -> dict[str, Any]:
-    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    state = {"cpu": torch.get_rng_state()}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+def _set_rng_state(state: Mapping[str, torch.Tensor], device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
@@ -168,7 +168,7 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
     run.checkpoint = saved.path
 
 
-def stop_if_diverged(run: TrainingRun, metrics: dict[str, Any], weights: bool) -> None:
+def stop_if_diverged(run: TrainingRun, metrics: Mapping[str, float | torch.Tensor], weights: bool) -> None:
     """Raise ``TrainingDiverged`` if a loss (or, when ``weights``, a weight) is NaN or infinite.
 
     Every process reaches the same verdict (one all-reduce), so they stop together.
@@ -192,11 +192,11 @@ def stop_if_diverged(run: TrainingRun, metrics: dict[str, Any], weights: bool) -
                            "(lower the learning rate, or resume from it with other options)")
 
 
-def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
+def _as_floats(metrics: Mapping[str, float | torch.Tensor]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
-def _autocast(precision: str, device: torch.device) -> Any:
+def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[object]:
     """The autocast context of a precision setting (a no-op for 32-bit)."""
     if precision == "32":
         return contextlib.nullcontext()
@@ -227,11 +227,11 @@ def _lr_schedule(kind: str, steps: int,
     return apply
 
 
-def _prepare_model(model: GenerativeModel, tcfg: Any, process: Process,
+def _prepare_model(model: GenerativeModel, tcfg: TrainerConfig, process: Process,
                    optimizers: dict[str, torch.optim.Optimizer]) -> None:
     """Apply memory format, BatchNorm sync, compilation, gradient scaling and sync."""
     if tcfg.channels_last:
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stubs lack it
     if tcfg.sync_batchnorm and process.distributed:
         if model.device.type != "cuda":
             raise ConfigError("trainer.sync_batchnorm = true: needs CUDA (NCCL)")
@@ -323,7 +323,7 @@ def cpu_threads(threads: int, device: torch.device, main: bool = True) -> Iterat
 
 
 def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], dataset: Dataset,
-          autocast: Any) -> None:
+          autocast: contextlib.AbstractContextManager[object]) -> None:
     """Run the steps from ``run.step`` to the end, with hooks and checkpoints."""
     cfg = run.config.run
     tcfg = cfg.trainer
@@ -332,7 +332,7 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
     run.plugins.hook.genforge_on_train_start(run=run)
     batches = iterate_batches(dataset, tcfg.batch_size, cfg.seed, run.step, run.device,
                               shard=(run.process.rank, run.process.world))
-    metrics: dict[str, Any] = {}
+    metrics: Mapping[str, float | torch.Tensor] = {}
     schedule = _lr_schedule(tcfg.lr_decay, tcfg.steps, optimizers)
     while run.step < tcfg.steps:
         if schedule is not None:

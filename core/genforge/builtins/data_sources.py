@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.data import digits, image_folder, npz, toy2d
 from genforge.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from genforge.registrars import DataSourceRegistrar
+
 
 @hookimpl
-def genforge_register_data_sources(register: Any) -> None:
+def genforge_register_data_sources(register: DataSourceRegistrar) -> None:
     """Register ``digits``, ``npz``, ``image-folder`` and ``toy2d``."""
     register("digits", "genforge.data.digits:load", digits.DigitsConfig,
              "scikit-learn's bundled 8x8 handwritten digits, 10 classes (resizable)")

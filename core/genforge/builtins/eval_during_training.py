@@ -13,25 +13,31 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from genforge import runlog
 from genforge.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    import torch
 
-def _enabled(run: Any) -> bool:
+    from genforge.trainer import TrainingRun
+
+
+def _enabled(run: TrainingRun) -> bool:
     process = getattr(run, "process", None)
     return run.config.run.trainer.eval_every > 0 and (process is None or process.main)
 
 
-def _score(run: Any, floor: bool) -> dict[str, Any]:
+def _score(run: TrainingRun, floor: bool) -> dict[str, float]:
     """One evaluation of the run's current model (seed 0); floor values when ``floor``."""
     from genforge.api import LoadedModel
     from genforge.evaluate import evaluate
 
     tcfg = run.config.run.trainer
     loaded = LoadedModel(model=run.model, config=run.config, info=run.data_info, path=run.out)
-    options: dict[str, Any] = {"extractor": tcfg.eval_extractor} if tcfg.eval_extractor else {}
+    options: dict[str, object] = {"extractor": tcfg.eval_extractor} if tcfg.eval_extractor else {}
     metrics = list(tcfg.eval_metrics) or None
     ema = getattr(run, "ema", None)
     was_training = run.model.training
@@ -47,7 +53,7 @@ def _score(run: Any, floor: bool) -> dict[str, Any]:
     return {k: round(v["mean"], 6) for k, v in results.items()}
 
 
-def _write(run: Any, line: dict[str, Any]) -> None:
+def _write(run: TrainingRun, line: Mapping[str, object]) -> None:
     log = run.extras.get("metrics_log")
     if log is not None:
         log.write(runlog.encode(line))
@@ -58,7 +64,7 @@ def _write(run: Any, line: dict[str, Any]) -> None:
 
 
 @hookimpl(trylast=True)
-def genforge_on_train_start(run: Any) -> None:
+def genforge_on_train_start(run: TrainingRun) -> None:
     """Load the evaluation data and log the floor once per run folder."""
     if not _enabled(run):
         return
@@ -74,7 +80,7 @@ def genforge_on_train_start(run: Any) -> None:
 
 
 @hookimpl(trylast=True)
-def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | torch.Tensor]) -> None:
     """Every ``eval_every`` steps and at the end: score the model and log one ``eval`` line."""
     tcfg = run.config.run.trainer
     if not _enabled(run) or (step % tcfg.eval_every and step != tcfg.steps):

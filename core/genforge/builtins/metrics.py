@@ -8,16 +8,19 @@ perfect-generator floor (a likelihood has no train-vs-held-out counterpart).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from genforge.registrars import FeatureExtractorRegistrar, MetricRegistrar
 
 _M = "genforge.metrics"
 _FEATURES = f"{_M}.feature_space:comparable"
 
 
 @hookimpl
-def genforge_register_metrics(register: Any) -> None:
+def genforge_register_metrics(register: MetricRegistrar) -> None:
     """Register ``nll``, ``fd``, ``kid``, the k-NN metrics, ``classes``, ``memorisation`` and ``modes``."""
     register("nll", f"{_M}.likelihood:nll", applies=f"{_M}.likelihood:applies", floor=False,
              summary="negative log-likelihood bounds on the held-out split (models with log_likelihood)")
@@ -39,7 +42,7 @@ def genforge_register_metrics(register: Any) -> None:
 
 
 @hookimpl
-def genforge_register_feature_extractors(register: Any) -> None:
+def genforge_register_feature_extractors(register: FeatureExtractorRegistrar) -> None:
     """Register the shipped digits extractor (a CNN trained on the 8x8 digits)."""
     register("digits", f"{_M}.extractor:DIGITS_WEIGHTS",
              summary="CNN classifier trained on the 8x8 digits train split (99% held-out accuracy)")

@@ -9,17 +9,22 @@ owns the format: strict JSON, a torn last line skipped).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge import runlog
 from genforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import torch
+
+    from genforge.trainer import TrainingRun
 
 #: ``run.extras`` key of ``(step, values)``: the losses of the newest line, for display.
 LOGGED = "logged_metrics"
 
 
 @hookimpl
-def genforge_on_train_start(run: Any) -> None:
+def genforge_on_train_start(run: TrainingRun) -> None:
     """Open the metrics log (main process only)."""
     log = run.out / runlog.LOG_FILE
     if run.process.main:
@@ -29,7 +34,7 @@ def genforge_on_train_start(run: Any) -> None:
 
 
 @hookimpl
-def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | torch.Tensor]) -> None:
     """Write a line every ``log_every`` steps and at the last step."""
     tcfg = run.config.run.trainer
     if step % tcfg.log_every and step != tcfg.steps:
@@ -54,7 +59,7 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
 
 
 @hookimpl
-def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]) -> None:
     """Close the log."""
     if run.extras["metrics_log"] is not None:
         run.extras["metrics_log"].close()

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genforge import __version__
 from genforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from genforge.trainer import TrainingRun
 
 CARD = "README.md"
 HOME = "https://github.com/genforge/genforge"
@@ -35,11 +39,11 @@ def _last_eval(log: Path) -> dict[str, Any]:
     return last
 
 
-def _table(rows: dict[str, Any]) -> list[str]:
+def _table(rows: Mapping[str, object]) -> list[str]:
     return ["| option | value |", "|---|---|", *(f"| `{k}` | `{json.dumps(v)}` |" for k, v in rows.items())]
 
 
-def render_card(run: Any, losses: dict[str, float]) -> str:
+def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
     """The model card of ``run`` at its current step, with ``losses`` as the last losses."""
     cfg = run.config
     model, data, info = cfg.run.model.name, cfg.run.data.name, run.data_info
@@ -116,7 +120,7 @@ def render_card(run: Any, losses: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def write_card(run: Any, losses: dict[str, float]) -> Path:
+def write_card(run: TrainingRun, losses: dict[str, float]) -> Path:
     """Write ``RUN/README.md`` atomically; return its path."""
     path = Path(run.out) / CARD
     tmp = path.with_name(f".{CARD}.tmp-{os.getpid()}")
@@ -125,20 +129,20 @@ def write_card(run: Any, losses: dict[str, float]) -> Path:
     return path
 
 
-def _logged(run: Any) -> dict[str, float]:
+def _logged(run: TrainingRun) -> dict[str, float]:
     from genforge.builtins.metrics_log import LOGGED
 
     return dict(run.extras.get(LOGGED, (0, {}))[1])
 
 
 @hookimpl
-def genforge_on_checkpoint_saved(run: Any, step: int, path: Any) -> None:
+def genforge_on_checkpoint_saved(run: TrainingRun, step: int, path: Path) -> None:
     """Refresh the card after each checkpoint (the main process writes checkpoints)."""
     write_card(run, _logged(run))
 
 
 @hookimpl
-def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]) -> None:
     """Write the final card with the last step's losses."""
     if run.process.main:
         write_card(run, {k: v for k, v in metrics.items() if k not in ("samples_per_s", "time_s")})

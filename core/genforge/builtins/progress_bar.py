@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.builtins.metrics_log import LOGGED
 from genforge.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    import torch
+
+    from genforge.trainer import TrainingRun
+
 
 @hookimpl
-def genforge_on_train_start(run: Any) -> None:
+def genforge_on_train_start(run: TrainingRun) -> None:
     """Open the bar (shown on the main process only)."""
     from tqdm.auto import tqdm
 
@@ -20,7 +25,7 @@ def genforge_on_train_start(run: Any) -> None:
 
 
 @hookimpl(trylast=True)
-def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | torch.Tensor]) -> None:
     """Move the bar; show the losses the metrics log wrote at this step."""
     bar = run.extras["progress"]
     bar.update(1)
@@ -30,6 +35,6 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
 
 
 @hookimpl
-def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]) -> None:
     """Close the bar."""
     run.extras["progress"].close()

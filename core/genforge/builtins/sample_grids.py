@@ -7,9 +7,14 @@ grids of different steps show the same latents.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import torch
+
+    from genforge.trainer import TrainingRun
 
 
 def grid_labels(num_classes: int, per_class: int = 10) -> list[int] | None:
@@ -19,7 +24,7 @@ def grid_labels(num_classes: int, per_class: int = 10) -> list[int] | None:
     return [c for c in range(num_classes) for _ in range(per_class)]
 
 
-def write_grid(run: Any, name: str) -> None:
+def write_grid(run: TrainingRun, name: str) -> None:
     """Sample the run's model with a fixed seed and write ``samples/NAME.png``."""
     import torch
 
@@ -35,7 +40,7 @@ def write_grid(run: Any, name: str) -> None:
 
 
 @hookimpl
-def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | torch.Tensor]) -> None:
     """Write a grid when due (not at the last step: the end writes that one)."""
     tcfg = run.config.run.trainer
     if tcfg.sample_every and step % tcfg.sample_every == 0 and step != tcfg.steps and run.process.main:
@@ -43,7 +48,7 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> None:
 
 
 @hookimpl
-def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> None:
+def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]) -> None:
     """Write the final grid."""
     if run.process.main:
         write_grid(run, f"step-{run.step:06d}")

@@ -15,10 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genforge.errors import ConfigError
 from genforge.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import torch
+
+    from genforge.trainer import TrainingRun
 
 #: ``run.extras`` key of the writer state (absent when the run does not log to TensorBoard).
 STATE = "tensorboard"
@@ -29,7 +34,7 @@ HINT = ("trainer.loggers = ['tensorboard'] needs the tensorboard package: "
 class TensorBoardLog:
     """A TensorBoard writer fed from ``metrics.jsonl`` (read from a byte offset) and the grids."""
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: TrainingRun) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -41,7 +46,7 @@ class TensorBoardLog:
         self.writer = SummaryWriter(log_dir=str(Path(run.out) / "tensorboard"),
                                     purge_step=run.step + 1 if run.step else None)
 
-    def read_log(self, run: Any) -> None:
+    def read_log(self, run: TrainingRun) -> None:
         """Write the log lines added since the last call as scalars (and the learning rates)."""
         if not self.source.exists() or self.source.stat().st_size <= self.offset:
             return
@@ -75,16 +80,16 @@ class TensorBoardLog:
         self.writer.close()
 
 
-def _grid(run: Any, step: int) -> Path:
+def _grid(run: TrainingRun, step: int) -> Path:
     return Path(run.out) / "samples" / f"step-{step:06d}.png"
 
 
-def _wanted(run: Any) -> bool:
+def _wanted(run: TrainingRun) -> bool:
     return "tensorboard" in run.config.run.trainer.loggers and run.process.main
 
 
 @hookimpl(wrapper=True)
-def genforge_on_train_start(run: Any) -> Generator[None, Any, Any]:
+def genforge_on_train_start(run: TrainingRun) -> Generator[None, list[None], list[None]]:
     """Open the event file (after the metrics log has been trimmed for a resume)."""
     log = TensorBoardLog(run) if _wanted(run) else None  # a missing package fails before anything runs
     result = yield
@@ -95,7 +100,8 @@ def genforge_on_train_start(run: Any) -> Generator[None, Any, Any]:
 
 
 @hookimpl(wrapper=True)
-def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> Generator[None, Any, Any]:
+def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float | torch.Tensor]
+                         ) -> Generator[None, list[None], list[None]]:
     """After the other plugins: mirror new log lines and a grid written at this step."""
     result = yield
     log = run.extras.get(STATE)
@@ -108,7 +114,8 @@ def genforge_on_step_end(run: Any, step: int, metrics: dict[str, Any]) -> Genera
 
 
 @hookimpl(wrapper=True)
-def genforge_on_train_end(run: Any, metrics: dict[str, float]) -> Generator[None, Any, Any]:
+def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]
+                          ) -> Generator[None, list[None], list[None]]:
     """After the final grid and the last lines: mirror them and close the event file."""
     result = yield
     log = run.extras.pop(STATE, None)
