@@ -6,7 +6,7 @@ import torch
 
 from genforge.api import LoadedModel
 from genforge.build import load_data
-from genforge.capabilities import SupportsReconstruction, supports
+from genforge.capabilities import SupportsReconstruction
 from genforge.errors import GenforgeError
 from genforge.plugins import Plugins, default_plugins
 
@@ -15,7 +15,7 @@ from genforge.plugins import Plugins, default_plugins
 def reconstruction_grid(loaded: LoadedModel, n: int, plugins: Plugins | None = None) -> torch.Tensor:
     """``[2n, ...]``: the first ``n`` held-out samples, each followed by its reconstruction."""
     model = loaded.model
-    if not supports(model, SupportsReconstruction):
+    if not isinstance(model, SupportsReconstruction):
         raise GenforgeError(f"model {loaded.config.run.model.name!r} cannot reconstruct "
                             "(it has no reconstruct method)")
     x, y = load_data(loaded.config, plugins or default_plugins()).tensors("test")

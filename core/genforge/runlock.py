@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -17,16 +18,7 @@ from genforge.errors import GenforgeError
 
 LOCK_FILE = "train.lock"
 
-try:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-except ImportError:  # pragma: no cover (Windows)
+if sys.platform == "win32":  # pragma: no cover
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -34,6 +26,15 @@ except ImportError:  # pragma: no cover (Windows)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             return True
         except OSError:
+            return False
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
             return False
 
 

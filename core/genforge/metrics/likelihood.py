@@ -22,8 +22,10 @@ def nll(ctx: EvalContext) -> dict[str, float]:
     or lower bounds (a VAE: ``elbo`` and ``iwae``); this reports ``nll_elbo``,
     ``nll_iwae`` and so on, averaged over the held-out split.
     """
+    if ctx.loaded is None:
+        raise GenforgeError("metric nll: needs a model (it scores the model, not samples)")
     model = ctx.loaded.model
-    if not supports(model, SupportsLikelihood):
+    if not isinstance(model, SupportsLikelihood):
         raise GenforgeError(f"metric nll: model {ctx.loaded.config.run.model.name!r} has no "
                             "log_likelihood (likelihood models only)")
     x, y = ctx.real("test")

@@ -23,14 +23,17 @@ CAPTURE_SHARE = 20 / 2500
 
 def _mixture(ctx: EvalContext) -> tuple[list[tuple[float, float]], float] | None:
     """(mode centres, per-mode std) of a toy2d mixture, or None for other data."""
-    from genforge.data.toy2d import DEFAULT_STDS, mode_centers
+    from genforge.data.toy2d import DEFAULT_STDS, Toy2DConfig, mode_centers
 
     if feature_space.data_source(ctx) != "toy2d" and ctx.loaded is not None:
         return None
-    dataset = ctx.loaded.config.data.dataset if ctx.loaded is not None else ctx.data.info.name
+    config = ctx.loaded.config.data if ctx.loaded is not None else None
+    if config is not None and not isinstance(config, Toy2DConfig):
+        return None
+    dataset = config.dataset if config is not None else ctx.data.info.name
     if dataset not in ("8gaussians", "25gaussians"):
         return None
-    std = ctx.loaded.config.data.std if ctx.loaded is not None else ctx.options.get("std")
+    std = config.std if config is not None else ctx.options.get("std")
     return mode_centers(dataset), DEFAULT_STDS[dataset] if std is None else float(std)
 
 

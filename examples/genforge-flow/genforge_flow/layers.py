@@ -45,6 +45,8 @@ class AffineCoupling(nn.Module):
     soft-clamped to ``(-bound, bound)``. The last layer starts at zero (the identity map).
     """
 
+    mask: torch.Tensor  # a registered buffer: 1 on the dimensions that pass through
+
     def __init__(self, mask: torch.Tensor, hidden: int, depth: int, bound: float,
                  dropout: float = 0.0) -> None:
         super().__init__()

@@ -9,6 +9,7 @@ is the inverse pass.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -40,7 +41,7 @@ class InverseGraph(nn.Module):
         """Run the layers backwards; for images map the logits back to pixel values."""
         h = z
         for layer in reversed(self.layers):
-            h = layer.inverse(h)
+            h = cast("Affine | AffineCoupling", layer).inverse(h)
         if self.dequantizer is not None:
             h = self.dequantizer.to_pixels(h)
         return h.reshape(-1, *self.shape)
@@ -50,6 +51,7 @@ class Flow(GenerativeModel):
     """Affine couplings with alternating masks, each preceded by a per-dimension affine map."""
 
     conditional = False
+    config: FlowConfig
 
     def __init__(self, config: FlowConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
@@ -93,7 +95,7 @@ class Flow(GenerativeModel):
         return standard_normal_log_density(z) + logdet + extra
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float | torch.Tensor]:
         """One Adam step on the negative log-likelihood per dimension (one dequantization draw)."""
         x, _ = batch
         u = torch.rand(x.shape[0], self.latent_dim, device=x.device) if self.dequantizer else None
@@ -102,7 +104,7 @@ class Flow(GenerativeModel):
         opt = optimizers["model"]
         opt.zero_grad(set_to_none=True)
         self.backward_step(loss, opt)
-        metrics = {"loss": loss.detach(), "nll": nll.detach()}
+        metrics: dict[str, float | torch.Tensor] = {"loss": loss.detach(), "nll": nll.detach()}
         if self.dequantizer is not None:
             metrics["bits_per_dim"] = loss.detach() / math.log(2.0)
         return metrics

@@ -40,6 +40,7 @@ class GAN(GenerativeModel):
 
     conditional = False
     ema_scope = "generator."
+    config: GANConfig
 
     def __init__(self, config: GANConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
@@ -73,7 +74,9 @@ class GAN(GenerativeModel):
             g_body.append(nn.Unflatten(1, tuple(data_info.shape)))
         self.pack = config.pack
         self.generator = Generator(g_body, config.latent_dim, g_map, image=arch == "dcgan")
-        width = d_body[-1].in_channels if arch == "dcgan" else d_body[-1].in_features
+        last = d_body[-1]
+        assert isinstance(last, (nn.Conv2d, nn.Linear))  # what the discriminator bodies end with
+        width = last.in_channels if isinstance(last, nn.Conv2d) else last.in_features
         proj = nn.Embedding(k, width) if k and config.projection else None
         if proj is not None:
             nn.init.normal_(proj.weight, 0.0, 0.02)  # start near the unconditional logit
@@ -87,12 +90,12 @@ class GAN(GenerativeModel):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam for each network, betas (0.5, 0.999) by default."""
         cfg = self.config
-        kw = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2)}
-        return {"discriminator": torch.optim.Adam(self.discriminator.parameters(), **kw),
-                "generator": torch.optim.Adam(self.generator.parameters(), **kw)}
+        betas = (cfg.beta1, cfg.beta2)
+        return {"discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas),
+                "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)}
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float | torch.Tensor]:
         """One discriminator update, then one generator update (non-saturating loss, packed)."""
         x, y = batch
         y = y if self.conditional else None

@@ -69,6 +69,8 @@ class VAE(GenerativeModel):
     """Variational autoencoder with a standard-normal prior and a diagonal Gaussian posterior."""
 
     conditional = False
+    config: VAEConfig
+    steps_done: torch.Tensor  # a registered buffer: updates done, for the KL warm-up
 
     def __init__(self, config: VAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
@@ -121,7 +123,7 @@ class VAE(GenerativeModel):
         return {"recon": recon, "kl": kl}
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float | torch.Tensor]:
         """One Adam step on the (beta-weighted) negative ELBO; ``loss`` is what was minimised."""
         x, y = batch
         y = y if self.conditional else None
