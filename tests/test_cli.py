@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genforge.cli import main, parse_labels
-from genforge.errors import GenforgeError
+from genforge.cli import main
 
 NO_TORCH = """
 import sys
@@ -89,18 +88,6 @@ def test_resume_from_cli_continues_and_keeps_config(tmp_path):
     assert main(["train", "--out", str(run), "--resume", "--steps", "4", "--no-progress"]) == 0
     config = json.loads((run / "checkpoints" / "step-000004" / "config.json").read_text())
     assert config["data"]["name"] == "toy2d" and config["data"]["n_train"] == 256
-
-
-def test_parse_labels():
-    assert parse_labels(None, 4, 10) == (None, None)
-    assert parse_labels("3", 4, 10) == ([3, 3, 3, 3], None)
-    assert parse_labels("all", 20, 10)[0][:3] == [0, 0, 1]
-    assert parse_labels("all", 20, 10)[1] == 2
-    assert parse_labels("1,2,3,4", 4, 10) == ([1, 2, 3, 4], None)
-    with pytest.raises(GenforgeError, match="3 labels do not divide -n 4"):
-        parse_labels("1,2,3", 4, 10)
-    with pytest.raises(GenforgeError, match="expected an integer"):
-        parse_labels("a,b", 4, 10)
 
 
 def test_class_sweep_and_eval_errors_on_a_gan(tmp_path, capsys):

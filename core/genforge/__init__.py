@@ -75,6 +75,10 @@ _LAZY = {
                     "genforge.capabilities"),
     **dict.fromkeys(["ModelEntry", "DataSourceEntry", "ExporterEntry", "MetricEntry",
                      "FeatureExtractorEntry", "Exporter", "Metric", "Applies"], "genforge.entries"),
+    "SamplerOptions": "genforge.sample_options",
+    "Process": "genforge.sampling",
+    "StepNoise": "genforge.sampling",
+    "iterate": "genforge.sampling",
 }
 
 __all__ = [

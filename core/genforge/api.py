@@ -6,12 +6,13 @@ state, so two runs or two loaded models can live in one process.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 
 from genforge.build import build_model, select_device
 from genforge.checkpoint import SavedRun
@@ -20,9 +21,12 @@ from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
+from genforge.sample_options import with_changes
+from genforge.sampling import StepNoise
 from genforge.trainer import TrainingRun
 from genforge.trainer import train as _train
 from genforge.weights import check_before_build, load_weights
+from genforge_runtime.noise import NoiseStreams
 
 
 def train(
@@ -83,24 +87,50 @@ class LoadedModel:
         """Where the model's weights live."""
         return self.model.device
 
+    @property
+    def sampler_options(self) -> BaseModel | None:
+        """The sample-time options ``sample`` uses (the run's ``[sampler]``, unless changed)."""
+        return self.model.sampler_options
+
+    def set_sampler_options(self, **changes: Any) -> None:
+        """Change the sample-time options of later calls (validated; the checkpoint is untouched)."""
+        self.model.sampler_options = with_changes(self.model.sampler_options, changes,
+                                                  self.config.run.model.name)
+
     def sample(
-        self, n: int, labels: Sequence[int] | int | torch.Tensor | None = None, seed: int | None = None
+        self, n: int, labels: Sequence[int] | int | torch.Tensor | None = None, seed: int | None = None,
+        batch_size: int | None = None, **options: Any,
     ) -> torch.Tensor:
-        """Draw ``n`` samples (a CPU tensor; images ``[N, C, H, W]`` in [0, 1]); a seed fixes them."""
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return self.model.sample(n, labels=labels, generator=generator).float().cpu()
+        """Draw ``n`` samples (a CPU tensor; images ``[N, C, H, W]`` in [0, 1]); a seed fixes them.
+
+        ``options`` change sample-time options for this call (e.g. ``steps=20``).
+        """
+        return torch.cat(list(self.sample_batches(n, labels, seed, batch_size, **options)) or
+                         [torch.empty(0, *self.info.shape)])
+
+    def sample_batches(
+        self, n: int, labels: Sequence[int] | int | torch.Tensor | None = None, seed: int | None = None,
+        batch_size: int | None = None, **options: Any,
+    ) -> Iterator[torch.Tensor]:
+        """``sample`` as CPU float32 batches of at most ``batch_size`` rows (memory bounded by it)."""
+        opts = with_changes(self.model.sampler_options, options, self.config.run.model.name)
+        for batch in self.model.sample_batches(n, labels=labels, seed=seed, options=opts,
+                                               batch_size=batch_size):
+            yield batch.float().cpu()
 
     @torch.no_grad()
     def class_sweep(self, n_styles: int, seed: int | None = None) -> torch.Tensor:
-        """``[n_styles * K, ...]``: row ``i`` renders one latent under each of the ``K`` classes."""
+        """``[n_styles * K, ...]``: row ``i`` renders one latent (and step noise) under each class."""
         if not self.model.conditional:
             raise ValueError("a class sweep needs a conditional model")
         k = self.info.num_classes
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n_styles, self.model.latent_dim, generator=generator).repeat_interleave(k, 0)
+        streams = NoiseStreams(seed)
+        z = torch.from_numpy(streams.latents(n_styles, self.model.latent_dim)).repeat_interleave(k, 0)
         labels = torch.arange(k).repeat(n_styles)
+        noise = StepNoise(streams, n_styles, tuple(self.info.shape), self.device, repeat=k)
         self.model.eval()
-        return self.model.generate(z.to(self.device), labels.to(self.device)).float().cpu()
+        return self.model.generate_with(z.to(self.device), labels.to(self.device), noise,
+                                        self.model.sampler_options).float().cpu()
 
 
 def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None,

@@ -51,4 +51,5 @@ def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> G
     if not isinstance(model, GenerativeModel):
         raise GenforgeError(f"model {entry.name!r} ({entry.plugin.label}) built "
                             f"{type(model).__name__}, expected a GenerativeModel")
+    model.sampler_options = resolved.sampler
     return model

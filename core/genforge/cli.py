@@ -56,33 +56,26 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
-    """Parse ``--labels`` (``3``, ``0,1,2`` or ``all``) into per-sample labels and a grid width.
+def sampler_changes(assignments: Sequence[str] | None) -> dict[str, Any]:
+    """``--set sampler.KEY=VALUE`` values as a dict (only ``[sampler]`` changes at sample time)."""
+    from genforge.config import apply_override
 
-    A list shorter than ``n`` that divides it repeats each label ``n / len`` times in a
-    row, so ``-n 100 --labels all`` on ten classes gives one row per class.
-    """
-    if text is None:
-        return None, None
-    if num_classes <= 0:
-        raise GenforgeError(f"--labels {text!r}: this model is not conditional (it takes no labels)")
-    if text.strip() == "all":
-        wanted = list(range(num_classes))
-    else:
-        try:
-            wanted = [int(t) for t in text.split(",") if t.strip()]
-        except ValueError:
-            raise GenforgeError(f"--labels {text!r}: expected an integer, a comma-separated "
-                                "list of integers, or 'all'") from None
-    if not wanted:
-        raise GenforgeError(f"--labels {text!r}: no labels given")
-    if len(wanted) == 1:
-        return wanted * n, None
-    if n % len(wanted):
-        raise GenforgeError(f"--labels: {len(wanted)} labels do not divide -n {n}; give 1, "
-                            f"{n}, or a divisor of {n} labels")
-    per = n // len(wanted)
-    return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
+    raw: dict[str, Any] = {}
+    for assignment in assignments or []:
+        if not assignment.partition("=")[0].strip().startswith("sampler."):
+            raise GenforgeError(f"--set {assignment!r}: only sampler.KEY=VALUE options change at "
+                                "sample time (the model and data options are the checkpoint's)")
+        apply_override(raw, assignment)
+    return raw.get("sampler", {})
+
+
+def load_for_sampling(args: argparse.Namespace, device: str) -> Any:
+    """``genforge.load`` of the checkpoint with the ``--set sampler.*`` changes (nothing is written)."""
+    from genforge.api import load
+
+    loaded = load(args.checkpoint, device=device, ema=not args.no_ema)
+    loaded.set_sampler_options(**sampler_changes(args.set))
+    return loaded
 
 
 def launch_torchrun(nproc: int, argv: Sequence[str]) -> int:
@@ -129,26 +122,43 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Handle ``genforge sample`` (plain samples, reconstructions, or a class sweep)."""
-    from genforge.api import load
-    from genforge.images import save_samples
+    """Handle ``genforge sample`` (plain samples, reconstructions, or a class sweep).
 
-    loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
-    check_fits("-n", args.n * (loaded.info.num_classes if args.class_sweep else 1), loaded.info.shape)
+    Plain samples to ``.npy`` are written batch by batch, so memory stays bounded by
+    ``--batch-size`` whatever ``-n`` is.
+    """
+    import numpy as np
+
+    from genforge.images import save_samples
+    from genforge_runtime.cli import parse_labels
+    from genforge_runtime.npy import write_npy
+
+    loaded = load_for_sampling(args, args.device)
+    out = Path(args.out)
+    if args.reconstruct or args.class_sweep or out.suffix != ".npy":  # held in memory
+        check_fits("-n", args.n * (loaded.info.num_classes if args.class_sweep else 1), loaded.info.shape)
     try:
         if args.reconstruct:
             from genforge.reconstruction import reconstruction_grid
 
-            samples, nrow = reconstruction_grid(loaded, args.n), 2 * min(8, args.n)
+            samples, nrow = reconstruction_grid(loaded, args.n).numpy(), 2 * min(8, args.n)
             what = "input/reconstruction pairs"
         elif args.class_sweep:
-            samples, nrow = loaded.class_sweep(args.n, seed=args.seed), loaded.info.num_classes
+            samples, nrow = loaded.class_sweep(args.n, seed=args.seed).numpy(), loaded.info.num_classes
             what = "class sweeps"
         else:
             labels, nrow = parse_labels(args.labels, args.n,
                                         loaded.info.num_classes if loaded.model.conditional else 0)
-            samples, what = loaded.sample(args.n, labels=labels, seed=args.seed), "samples"
-        path = save_samples(samples.numpy(), args.out, nrow=nrow)
+            batches = (b.numpy() for b in loaded.sample_batches(
+                args.n, labels=labels, seed=args.seed, batch_size=args.batch_size))
+            what = "samples"
+            if out.suffix == ".npy":
+                out.parent.mkdir(parents=True, exist_ok=True)
+                path = write_npy(out, (args.n, *loaded.info.shape), np.float32, batches)
+                print(f"wrote {args.n} {what} from {loaded.path} to {path}")
+                return 0
+            samples = np.concatenate([*batches, np.empty((0, *loaded.info.shape), np.float32)])
+        path = save_samples(samples, out, nrow=nrow)
     except ValueError as e:
         raise GenforgeError(str(e)) from None
     print(f"wrote {args.n} {what} from {loaded.path} to {path}")
@@ -159,13 +169,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Handle ``genforge eval``: metrics over seeds beside the perfect-generator floor (and JSON)."""
     import json
 
-    from genforge.api import load
     from genforge.evaluate import evaluate
     from genforge.metrics.report import eval_table
 
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GenforgeError(f"--json {args.json}: its folder does not exist")
-    loaded = load(args.checkpoint, device=args.device, ema=not args.no_ema)
+    loaded = load_for_sampling(args, args.device)
     check_fits("--n", args.n, loaded.info.shape)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     options: dict[str, Any] = {"k": args.k, **({"extractor": args.extractor} if args.extractor else {})}
@@ -219,12 +228,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Handle ``genforge export``: hand a loaded checkpoint to the exporter named by ``--format``."""
-    from genforge.api import load
     from genforge.config import parse_value
 
     entry = args.plugins.get("exporters", args.format)
     exporter = entry.load()
-    loaded = load(args.checkpoint, device="cpu", ema=not args.no_ema)
+    loaded = load_for_sampling(args, "cpu")
     options = {"opset": args.opset, "fp16": args.fp16, "output": args.output, "part": args.part}
     for assignment in args.option or []:
         key, sep, value = assignment.partition("=")
@@ -354,6 +362,11 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--batch-size", type=count, default=1000, help="samples generated at once (default "
+                   "1000; the samples do not depend on it, memory does)")
+    p.add_argument("--set", action="append", metavar="sampler.KEY=VALUE",
+                   help="a sample-time option for this command, e.g. sampler.steps=20 (the run folder "
+                   "is not changed)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--reconstruct", action="store_true",
                       help="held-out inputs beside their reconstructions (models with reconstruct)")
@@ -375,6 +388,9 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--no-floor", action="store_true", help="skip the perfect-generator floor")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--set", action="append", metavar="sampler.KEY=VALUE",
+                   help="a sample-time option for this command, e.g. sampler.steps=20 (the run folder "
+                   "is not changed)")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("features", help="feature extractors for the evaluation metrics")
@@ -410,6 +426,9 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--part", default=None, help="which network, e.g. decoder or encoder (VAE)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="an exporter-specific option, e.g. name=digits or max_batch_size=64 (triton)")
+    p.add_argument("--set", action="append", metavar="sampler.KEY=VALUE",
+                   help="a sample-time option recorded as the file's default, e.g. sampler.steps=50 "
+                   "(the run folder is not changed)")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")

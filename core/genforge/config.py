@@ -1,8 +1,9 @@
 """Run configs: TOML or dict in, validated pydantic objects out.
 
-A run config has top-level ``seed`` and ``out`` and three sections: ``[model]``
+A run config has top-level ``seed`` and ``out`` and up to four sections: ``[model]``
 and ``[data]`` (``name`` plus the options of the plugin that registered the name,
-validated against that plugin's config class) and ``[trainer]``.
+validated against that plugin's config class), ``[trainer]``, and ``[sampler]`` (the
+sample-time options the model family registered, if any).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from genforge.errors import ConfigError
 from genforge.files import regular_file
 from genforge.plugins import Plugins
+from genforge.sample_options import options_class
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,21 +101,27 @@ class RunConfig(BaseModel):
     model: Section
     data: Section = Field(default_factory=lambda: Section(name=DEFAULT_DATA))
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    sampler: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
 class ResolvedConfig:
-    """A run config whose model and data sections passed their plugins' config classes."""
+    """A run config whose model, data and sampler sections passed their plugins' classes."""
 
     run: RunConfig
     model: BaseModel
     data: BaseModel
+    #: the sample-time options (``None`` for a model that registered none)
+    sampler: BaseModel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The full config as JSON-ready data (defaults filled in)."""
         d = self.run.model_dump(mode="json", exclude={"model", "data"})
         d["model"] = {"name": self.run.model.name, **self.model.model_dump(mode="json")}
         d["data"] = {"name": self.run.data.name, **self.data.model_dump(mode="json")}
+        d.pop("sampler")
+        if self.sampler is not None:
+            d["sampler"] = self.sampler.model_dump(mode="json")
         return d
 
 
@@ -282,9 +290,14 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
     model_cfg = validate_section(entry.config_cls, run.model.options(), "model", strict)
     data_entry = plugins.get("data_sources", run.data.name)
     data_cfg = validate_section(data_entry.config_cls, run.data.options(), "data", strict)
+    sampler_cls = options_class(entry)
+    if sampler_cls is None and run.sampler:
+        raise ConfigError(f"sampler.{next(iter(run.sampler))}: model {run.model.name!r} has no "
+                          "sample-time options")
+    sampler_cfg = validate_section(sampler_cls, run.sampler, "sampler", strict) if sampler_cls else None
     if not run.out:
         run.out = str(Path("runs") / f"{run.model.name}-{run.data.name}")
-    return ResolvedConfig(run=run, model=model_cfg, data=data_cfg)
+    return ResolvedConfig(run=run, model=model_cfg, data=data_cfg, sampler=sampler_cfg)
 
 
 def family_defaults(suggested: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+import inspect
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 from pydantic import BaseModel
@@ -12,6 +14,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from genforge.data.info import DataInfo
 from genforge.distributed import prepare_backward
+from genforge.sampling import StepNoise, seed_of
+from genforge_runtime.noise import NoiseStreams
+
+if TYPE_CHECKING:
+    from genforge_runtime.samplers import Process
 
 Batch = tuple[torch.Tensor, "torch.Tensor | None"]
 
@@ -31,6 +38,11 @@ class GenerativeModel(nn.Module):
     conditional: bool = False
     #: state-dict prefix of the weights an EMA averages (``""``: all; a GAN: its generator)
     ema_scope: str = ""
+    #: the sample-time options ``sample`` uses by default (the run's ``[sampler]`` section)
+    sampler_options: BaseModel | None = None
+    #: iterative conditional families trained with label dropout: the label meaning "no
+    #: class" (usually ``num_classes``), which classifier-free guidance feeds the step network
+    null_label: int | None = None
 
     def __init__(self, config: BaseModel, data_info: DataInfo) -> None:
         super().__init__()
@@ -82,9 +94,19 @@ class GenerativeModel(nn.Module):
             scaler.step(optimizer)
             scaler.update()
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Map latents ``z`` (and labels) to samples in the data's value range."""
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
+                 noise: StepNoise | None = None, options: BaseModel | None = None) -> torch.Tensor:
+        """Map latents ``z`` (and labels) to samples in the data's value range.
+
+        An iterative family draws its per-step noise from ``noise`` (``noise.next()`` or
+        ``noise.draw(j)``) and reads its sample-time ``options``; a one-shot family may
+        leave both out of its signature.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement generate")
+
+    def sampling_process(self) -> Process | None:
+        """The noising process of an iterative family's step network (``None``: one-shot)."""
+        return None
 
     def export_module(self) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str], list[str]]:
         """Return (module, example inputs, input names, output names) for ONNX export."""
@@ -108,30 +130,80 @@ class GenerativeModel(nn.Module):
             raise ValueError(f"labels: expected class indices in [0, {k - 1}], got {t.tolist()[:10]}")
         return t
 
-    @torch.no_grad()
     def sample(
         self,
         n: int,
         labels: torch.Tensor | Sequence[int] | int | None = None,
         generator: torch.Generator | None = None,
+        *,
+        seed: int | None = None,
+        options: BaseModel | None = None,
+        batch_size: int | None = None,
     ) -> torch.Tensor:
         """Draw ``n`` samples (eval mode, no grad); ``labels`` default to random classes.
 
-        Latents and random labels are drawn on the CPU from ``generator`` so that a
-        seed gives the same samples on every device.
+        The draws follow the seed contract (``genforge_runtime.noise``) for ``seed``, or for
+        a seed drawn from ``generator``: the same samples on every device and batch size,
+        and the same as ``genforge_runtime`` gives for that seed. ``options`` replace the
+        model's ``sampler_options`` for this call.
         """
-        y = self.check_labels(labels, n)
-        if self.conditional and y is None:
-            y = torch.randint(0, self.data_info.num_classes, (n,), generator=generator)
-        z = torch.randn(n, self.latent_dim, generator=generator)
+        parts = list(self.sample_batches(n, labels, generator, seed=seed, options=options,
+                                         batch_size=batch_size))
+        if not parts:
+            return torch.empty(0, *self.data_info.shape)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    @torch.no_grad()
+    def sample_batches(
+        self,
+        n: int,
+        labels: torch.Tensor | Sequence[int] | int | None = None,
+        generator: torch.Generator | None = None,
+        *,
+        seed: int | None = None,
+        options: BaseModel | None = None,
+        batch_size: int | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """``sample`` batch by batch (at most ``batch_size`` rows each, all at once by default)."""
+        one = isinstance(labels, int)
+        y = self.check_labels(labels, 1 if one else n)
+        streams = NoiseStreams(seed if seed is not None else seed_of(generator))
+        opts = options if options is not None else self.sampler_options
+        size = max(n, 1) if batch_size is None else batch_size
+        if size < 1:
+            raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size}")
         was_training = self.training
         self.eval()
         try:
             dev = self.device
-            return self.generate(z.to(dev), y.to(dev) if y is not None else None)
+            for start in range(0, n, size):
+                rows = min(size, n - start)
+                if y is not None:
+                    yb = y.expand(rows) if one else y[start : start + rows]
+                elif self.conditional:
+                    yb = torch.from_numpy(streams.labels(rows, self.data_info.num_classes))
+                else:
+                    yb = None
+                z = torch.from_numpy(streams.latents(rows, self.latent_dim)).to(dev)
+                noise = StepNoise(streams, rows, tuple(self.data_info.shape), dev)
+                yield self.generate_with(z, yb.to(dev) if yb is not None else None, noise, opts)
         finally:
             self.train(was_training)
+
+    def generate_with(self, z: torch.Tensor, labels: torch.Tensor | None, noise: StepNoise,
+                      options: BaseModel | None) -> torch.Tensor:
+        """Call ``generate``, passing ``noise`` and ``options`` only if its signature takes them."""
+        if _takes_noise(type(self)):
+            return self.generate(z, labels, noise=noise, options=options)
+        return self.generate(z, labels)
 
     def describe(self) -> dict[str, Any]:
         """A short JSON-ready summary (parameter counts) for logs."""
         return {"parameters": sum(p.numel() for p in self.parameters())}
+
+
+@functools.cache
+def _takes_noise(cls: type) -> bool:
+    """Whether ``cls.generate`` has the keyword-only ``noise`` and ``options`` parameters."""
+    params = inspect.signature(cls.generate).parameters
+    return "noise" in params and "options" in params

@@ -11,10 +11,10 @@ from typing import Any
 import onnx
 import torch
 
-from genforge import GenforgeError, SupportsEncoderExport, supports
+from genforge import GenforgeError, Process, SupportsEncoderExport, supports
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
-from genforge_onnx.options import ExportOptions
+from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification, runtime, specs_of, verify
 
 
@@ -53,14 +53,30 @@ def graph_parts(loaded: Any, opts: ExportOptions) -> tuple[torch.nn.Module, tupl
             module, inputs, in_names, out_names = model.export_module()
     except NotImplementedError as e:
         raise GenforgeError(f"model {name!r} does not support export: {e}") from None
-    want_in = (["x"] if opts.encoder else ["z"]) + (["labels"] if model.conditional else [])
-    want_out = ["mean", "logvar"] if opts.encoder else ["samples"]
+    iterative = model.sampling_process() is not None and not opts.encoder
+    want_in = (["x"] if opts.encoder else ["x", "t"] if iterative else ["z"]) + (
+        ["labels"] if model.conditional else [])
+    want_out = ["mean", "logvar"] if opts.encoder else ["prediction"] if iterative else ["samples"]
     if list(in_names) != want_in or list(out_names) != want_out:
         raise GenforgeError(f"model {name!r}: export graph has inputs {list(in_names)} and outputs "
                             f"{list(out_names)}; the genforge ONNX contract needs {want_in} -> {want_out}")
     if model.conditional and inputs[-1].dtype != torch.int64:
         raise GenforgeError(f"model {name!r}: labels must be int64, the example is {inputs[-1].dtype}")
     return module, tuple(inputs), list(in_names), list(out_names)
+
+
+def progress(opts: ExportOptions, message: str) -> None:
+    """One progress line on stdout (when the export is verbose), shown at once."""
+    if opts.verbose:
+        print(message, flush=True)
+
+
+def step_ranges(loaded: Any) -> tuple[Process | None, tuple[float, float] | None]:
+    """An iterative model's process and the range of its network's time input (else ``None``s)."""
+    process = loaded.model.sampling_process()
+    if process is None:
+        return None, None
+    return process, ((0.0, float(process.train_steps - 1)) if process.kind == "diffusion" else (0.0, 1.0))
 
 
 def build_verified(loaded: Any, opts: ExportOptions) -> Built:
@@ -70,10 +86,14 @@ def build_verified(loaded: Any, opts: ExportOptions) -> Built:
     info = loaded.info
     image = info.kind == "image"
     uint8 = opts.output == "uint8"
-    if uint8 and (not image or info.value_range != (0.0, 1.0)):
-        raise GenforgeError(f"--output uint8 needs image samples in [0, 1]; {info.name or 'the data'} "
-                            f"is {info.kind} data with value range {info.value_range}")
+    process, t_range = step_ranges(loaded) if not opts.encoder else (None, None)
+    if uint8 and (not image or info.value_range != (0.0, 1.0) or process is not None):
+        raise GenforgeError(f"--output uint8 needs a one-shot model of image samples in [0, 1]; "
+                            f"{info.name or 'the data'} is {info.kind} data with value range "
+                            f"{info.value_range}" + (" and the model is iterative" if process else ""))
+    what = "the one-step network" if process else opts.part_name
     with eval_mode(module):
+        progress(opts, f"exporting {what} of {loaded.config.run.model.name} (torch.onnx.export) ...")
         model = torch_to_onnx(module, inputs, in_names, out_names, opts.opset)
         if opts.fp16:
             model = to_fp16(model)
@@ -84,16 +104,18 @@ def build_verified(loaded: Any, opts: ExportOptions) -> Built:
                 chw = tuple(module(*inputs).shape[1:])
         specs = specs_of(inputs, in_names)
         output_range = info.value_range if image and not opts.encoder else None
+        progress(opts, "verifying with onnx.checker and onnxruntime against PyTorch ...")
         verification = verify(
             model, module, specs, num_classes=info.num_classes,
-            input_range=info.value_range, output_range=output_range, fp16=opts.fp16, uint8=uint8)
+            input_range=None if process else info.value_range, t_range=t_range,
+            output_range=None if process else output_range, fp16=opts.fp16, uint8=uint8)
     if opts.encoder:
         shape, layout = tuple(info.shape), "NC"
     else:
         shape = (chw[1], chw[2], chw[0]) if uint8 else chw
         layout = output_layout(chw, uint8)
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-    manifest = build_manifest(loaded, opts, opset, shape, layout, output_range, verification)
+    manifest = build_manifest(loaded, opts, opset, shape, layout, output_range, verification, process)
     onnx.helper.set_model_props(model, manifest)
     model.doc_string = (f"genforge {manifest['genforge.model']} {opts.part_name} "
                         f"({manifest['genforge.family']}); see metadata_props")
@@ -113,12 +135,14 @@ def verify_file(loaded: Any, path: Path) -> Verification:
     if saved is not None and meta.get("source_sha256") not in ("", saved.weights_sha256()):
         raise GenforgeError(f"{path}: exported from other weights than {saved.weights_file} "
                             "(source_sha256 differs)")
-    opts = ExportOptions.parse({"part": meta.get("part"), "fp16": meta.get("precision") == "float16",
+    part = None if meta.get("part") == STEP_PART else meta.get("part")
+    opts = ExportOptions.parse({"part": part, "fp16": meta.get("precision") == "float16",
                                 "output": "uint8" if meta.get("output_dtype") == "uint8" else "float"})
     module, inputs, in_names, _ = graph_parts(loaded, opts)
     info = loaded.info
-    output_range = info.value_range if info.kind == "image" and not opts.encoder else None
+    process, t_range = step_ranges(loaded) if not opts.encoder else (None, None)
+    output_range = info.value_range if info.kind == "image" and not opts.encoder and not process else None
     with eval_mode(module):
         return verify(model, module, specs_of(inputs, in_names), num_classes=info.num_classes,
-                      input_range=info.value_range, output_range=output_range, fp16=opts.fp16,
-                      uint8=opts.output == "uint8")
+                      input_range=None if process else info.value_range, t_range=t_range,
+                      output_range=output_range, fp16=opts.fp16, uint8=opts.output == "uint8")

@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import genforge
-from genforge_onnx.options import ExportOptions
+from genforge import GenforgeError
+from genforge.sample_options import settings_of
+from genforge.sampling import Process
+from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification
 
 #: Keys every genforge ONNX file carries (``genforge.model`` marks a file as genforge's).
@@ -14,6 +17,8 @@ KEYS = ("genforge.family", "genforge.model", "genforge.version", "opset", "part"
         "conditional", "latent_dim", "latent_distribution", "num_classes", "class_names",
         "output_range", "output_layout", "output_dtype", "sample_shape", "source_sha256",
         "max_abs_error", "tolerance")
+#: Added for iterative models (``part`` ``step``): the process, default sampler settings, null label.
+SAMPLING_KEY = "sampling"
 
 
 def output_layout(shape: tuple[int, ...], uint8: bool) -> str:
@@ -23,21 +28,36 @@ def output_layout(shape: tuple[int, ...], uint8: bool) -> str:
     return "NC" if len(shape) == 1 else "N" + "D" * len(shape)
 
 
+def sampling_entry(loaded: Any, process: Process) -> str:
+    """The ``sampling`` entry: process, default sampler settings (the run's, as changed), null label."""
+    options = loaded.model.sampler_options
+    if options is None:
+        raise GenforgeError(f"model {loaded.config.run.model.name!r} is iterative but registered no "
+                            "sample-time options (register(..., sampler=OptionsClass))")
+    try:
+        defaults = settings_of(options).check(process)
+    except ValueError as e:
+        raise GenforgeError(f"sampler options: {e}") from None
+    null = loaded.model.null_label
+    return json.dumps({"process": process.to_dict(), "defaults": defaults.to_dict(),
+                       "null_label": None if null is None else int(null)})
+
+
 def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: tuple[int, ...],
                    layout: str, output_range: tuple[float, float] | None,
-                   verification: Verification) -> dict[str, str]:
+                   verification: Verification, process: Process | None = None) -> dict[str, str]:
     """All manifest entries as strings (JSON for lists), from the checkpoint and the export."""
     model = loaded.model
     info = loaded.info
     conditional = bool(model.conditional)
     uint8 = opts.output == "uint8"
     saved = loaded.saved  # the checkpoint; None for a model that was not loaded from one
-    return {
+    manifest = {
         "genforge.family": saved.meta.family if saved is not None else "unknown",
         "genforge.model": loaded.config.run.model.name,
         "genforge.version": genforge.__version__,
         "opset": str(opset),
-        "part": opts.part_name,
+        "part": STEP_PART if process is not None else opts.part_name,
         "precision": "float16" if opts.fp16 else "float32",
         "conditional": json.dumps(conditional),
         "latent_dim": str(int(model.latent_dim)),
@@ -53,3 +73,6 @@ def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: t
         "max_abs_error": f"{verification.max_abs_error:.6g}",
         "tolerance": f"{verification.tolerance:.6g}",
     }
+    if process is not None:
+        manifest[SAMPLING_KEY] = sampling_entry(loaded, process)
+    return manifest

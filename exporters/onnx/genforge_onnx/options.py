@@ -21,6 +21,8 @@ ENCODER_PART = "encoder"
 #: A model name as a file or folder name: it stays inside the output folder.
 NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _KIND = {bool: "true or false", int: "an integer", str: "a string", type(None): "a string"}
+#: The part an iterative model's file holds: its one-step network (chosen by the model).
+STEP_PART = "step"
 #: Batch sizes every export is verified at (1, odd, large: catches frozen batch sizes).
 VERIFY_BATCHES = (1, 7, 64)
 

@@ -87,6 +87,10 @@ class TritonExporter:
         """Write ``path/NAME/config.pbtxt`` and ``path/NAME/1/model.onnx``; return ``path/NAME``."""
         opts = ExportOptions.parse(options)
         name = opts.name or loaded.config.run.model.name
+        if loaded.model.sampling_process() is not None and not opts.encoder:
+            raise GenforgeError(f"triton: {name!r} samples in a loop, which this exporter does not "
+                                "serve; export --format onnx and sample it with genforge-run or "
+                                "genforge_runtime (which run the loop)")
         entry = Path(path) / name
         if entry.exists() and not entry.is_dir():
             raise GenforgeError(f"{entry}: exists and is not a folder")

@@ -65,13 +65,21 @@ def specs_of(example_inputs: Sequence[torch.Tensor], names: Sequence[str]) -> li
 
 
 def fixed_inputs(specs: Sequence[InputSpec], n: int, num_classes: int,
-                 value_range: Sequence[float] | None) -> dict[str, np.ndarray]:
-    """Deterministic inputs for ``n`` samples: z ~ N(0, 1), images uniform in range, labels cycling."""
+                 value_range: Sequence[float] | None,
+                 t_range: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+    """Deterministic inputs for ``n`` samples: z ~ N(0, 1), images uniform in range, labels cycling.
+
+    A step network's time ``t`` is uniform in ``t_range`` (whole numbers for diffusion timesteps).
+    """
     rng = np.random.default_rng(12345 + n)
     feeds: dict[str, np.ndarray] = {}
     for s in specs:
         shape = (n, *s.shape)
-        if np.issubdtype(s.dtype, np.integer):
+        if s.name == "t" and t_range is not None:
+            lo, hi = t_range
+            t = lo + (hi - lo) * rng.random(shape)
+            feeds[s.name] = (np.round(t) if hi > 1.0 else t).astype(s.dtype)
+        elif np.issubdtype(s.dtype, np.integer):
             k = max(num_classes, 1)
             feeds[s.name] = (np.arange(n) % k).astype(s.dtype).reshape(shape)
         elif s.name == "z" or value_range is None:
@@ -155,6 +163,7 @@ def verify(
     fp16: bool,
     uint8: bool,
     batches: Sequence[int] = VERIFY_BATCHES,
+    t_range: Sequence[float] | None = None,
 ) -> Verification:
     """Check the model, then compare onnxruntime with PyTorch; raise ``GenforgeError`` on failure."""
     try:
@@ -172,7 +181,7 @@ def verify(
     probe: dict[str, np.ndarray] = {}
     probe_outputs: list[np.ndarray] = []
     for n in batches:
-        feeds = fixed_inputs(specs, n, num_classes, input_range)
+        feeds = fixed_inputs(specs, n, num_classes, input_range, t_range)
         reference = torch_outputs(module, feeds, specs)
         if not all(np.isfinite(r).all() for r in reference):
             raise GenforgeError(f"verification failed: the model's outputs at batch {n} are NaN or "

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import genforge
+from genforge_runtime.noise import NoiseStreams
 
 FAMILIES = ("gan", "cgan", "vae", "cvae")
 REGISTERED = set(genforge.Plugins().names("models"))
@@ -38,8 +39,8 @@ def train_tiny(name: str, out: Path) -> Path:
 
 
 def torch_samples(model: Any, n: int, seed: int, labels: np.ndarray | None) -> np.ndarray:
-    """What the exported graph should compute: the export module on the runtime's z."""
-    z = np.random.default_rng(seed).standard_normal((n, model.latent_dim), dtype=np.float32)
+    """What the exported graph should compute: the export module on the seed contract's z."""
+    z = NoiseStreams(seed).latents(n, model.latent_dim)
     module = model.export_module()[0].eval()
     args = [torch.from_numpy(z)] + ([torch.from_numpy(labels)] if labels is not None else [])
     with torch.inference_mode():

@@ -15,13 +15,17 @@ import numpy as np
 from genforge_runtime.backend import check_onnxruntime
 from genforge_runtime.errors import printable, report
 from genforge_runtime.grid import save_png
-from genforge_runtime.sampler import load
+from genforge_runtime.npy import write_npy
+from genforge_runtime.sampler import OPTION_NAMES, load
+
+#: Samples per session call unless ``--batch-size`` says otherwise.
+DEFAULT_BATCH = 1000
 
 #: The largest seed numpy's generators take here (as ``genforge sample``).
 MAX_SEED = 2**63 - 1
 
 
-def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | None, int | None]:
+def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | int | None, int | None]:
     """``3``, ``0,1,2`` or ``all`` -> per-sample labels and the grid width (as ``genforge sample``).
 
     A list shorter than ``n`` that divides it repeats each label ``n / len`` times in a row,
@@ -42,7 +46,7 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     if not wanted:
         raise ValueError(f"--labels {text!r}: no labels given")
     if len(wanted) == 1:
-        return wanted * n, None
+        return wanted[0], None
     if n % len(wanted):
         raise ValueError(f"--labels: {len(wanted)} labels do not divide -n {n}; give 1, {n}, or a "
                          f"divisor of {n} labels")
@@ -104,7 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one row each) or all")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if usable, else CPU), cuda, cuda:N or cpu")
-    p.add_argument("--batch-size", type=count, help="samples per onnxruntime call (default: all at once)")
+    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH, help="samples per onnxruntime call "
+                   f"(default {DEFAULT_BATCH}; the samples do not depend on it, memory does)")
+    p.add_argument("--steps", type=count, help="iterative models: sampling steps (default: the file's)")
+    p.add_argument("--guidance", type=float, help="iterative conditional models: classifier-free "
+                   "guidance scale (0 or 1: off; default: the file's)")
+    p.add_argument("--sampler", help="iterative models: ddpm, ddim, dpmpp_2m (diffusion), euler, heun "
+                   "(flow) (default: the file's)")
+    p.add_argument("--eta", type=float, help="ddim: noise scale (0 deterministic; default: the file's)")
     p.add_argument("--threads", type=count, help="onnxruntime CPU threads (default: one per core)")
     p.add_argument("--out", required=True, help="FILE.png (grid, needs Pillow) or FILE.npy")
     p.add_argument("-v", "--verbose", action="store_true", help="log which provider was chosen and why")
@@ -121,12 +132,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out}: expected a .png or .npy file")
     sampler = load(args.model, device=args.device, threads=args.threads)
     labels, nrow = parse_labels(args.labels, args.n, sampler.num_classes if sampler.conditional else 0)
-    check_fits(args.n, sampler.sample_shape, sampler.dtype)
-    samples = sampler.sample(args.n, labels=labels, seed=args.seed, batch_size=args.batch_size)
+    options = {k: v for k in OPTION_NAMES if (v := getattr(args, k)) is not None}
+    if out.suffix.lower() != ".npy":  # a PNG grid holds every sample; .npy is written batch by batch
+        check_fits(args.n, sampler.sample_shape, sampler.dtype)
+    batches = sampler.batches(args.n, labels=labels, seed=args.seed, batch_size=args.batch_size, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
-        np.save(out, samples, allow_pickle=False)
+        write_npy(out, (args.n, *sampler.sample_shape), sampler.dtype, batches)
     else:
+        samples = np.concatenate(list(batches))
         save_png(samples, str(sampler.info.get("output_layout", "")), out, nrow=nrow)
     print(f"wrote {args.n} samples of {printable(sampler.info['genforge.model'])} ({sampler.provider}) "
           f"to {out}")

@@ -10,7 +10,7 @@ from genforge_runtime.errors import NotAGenforgeModel
 
 INT_KEYS = ("opset", "latent_dim", "num_classes")
 FLOAT_KEYS = ("max_abs_error", "tolerance")
-JSON_KEYS = ("class_names", "output_range", "sample_shape", "conditional")
+JSON_KEYS = ("class_names", "output_range", "sample_shape", "conditional", "sampling")
 OUTPUT_DTYPES = ("float32", "float16", "uint8")
 REQUIRED = ("genforge.model", "latent_dim", "num_classes", "sample_shape", "output_dtype")
 

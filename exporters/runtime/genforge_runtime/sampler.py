@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genforge_runtime import samplers
 from genforge_runtime.errors import NotAGenforgeModel
 from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
+from genforge_runtime.noise import NoiseStreams
 from genforge_runtime.session import CUDA, open_session
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
 Labels = int | Sequence[int] | np.ndarray | None
+#: Sample-time options an iterative file takes (``sample(..., steps=20, guidance=2)``).
+OPTION_NAMES = ("sampler", "steps", "eta", "guidance")
 
 
 class Sampler:
-    """A loaded genforge ONNX file: ``sample(n, labels, seed)`` for generators, ``encode(x)`` for encoders."""
+    """A loaded genforge ONNX file: ``sample(n, labels, seed)`` for generators, ``encode(x)`` for encoders.
+
+    Files of iterative models hold the one-step network (``part = "step"``); ``sample``
+    then runs the sampler the manifest names, in numpy, with ``genforge_runtime.samplers``.
+    """
 
     def __init__(self, session: ort.InferenceSession, provider: str, info: dict[str, Any],
                  path: str | Path) -> None:
@@ -36,12 +44,27 @@ class Sampler:
         self.num_classes = int(info["num_classes"])
         self.sample_shape = tuple(int(d) for d in info["sample_shape"])
         self.dtype = np.dtype(info["output_dtype"])
+        rng = info.get("output_range")
+        self._clip = (float(rng[0]), float(rng[1])) if rng and self.dtype == np.float32 else None
         self._cuda = provider == CUDA
-        self._entropy = np.random.default_rng()  # for seed=None: seeded once from the OS
-        want = ["x", "labels"] if self.part == "encoder" else ["z", "labels"]
-        if self._inputs != want[: len(self._inputs)] or not self._inputs:
+        self._entropy = NoiseStreams()  # for seed=None: seeded once from the OS, continued per call
+        self.iterative = self.part == "step"
+        want = {"encoder": ["x", "labels"], "step": ["x", "t", "labels"]}.get(self.part, ["z", "labels"])
+        if self._inputs != want[: len(self._inputs)] or len(self._inputs) < len(want) - 1:
             raise NotAGenforgeModel(f"{self.path}: inputs {self._inputs} do not follow the genforge "
-                                    f"contract ({' + '.join(want)})")
+                                    f"contract for a {self.part} ({' + '.join(want)})")
+        self.process: samplers.Process | None = None
+        self.defaults: samplers.Settings | None = None
+        self.null_label: int | None = None
+        if self.iterative:
+            spec = info.get("sampling")
+            try:
+                self.process = samplers.Process.from_dict(dict(spec["process"]))
+                self.defaults = samplers.Settings(**spec["defaults"]).check(self.process)
+            except (TypeError, KeyError, ValueError) as e:
+                raise NotAGenforgeModel(f"{self.path}: unreadable sampling manifest: {e}") from None
+            self.null_label = spec.get("null_label")
+        self._run_fast = session.run
 
     @property
     def session(self) -> ort.InferenceSession:
@@ -52,32 +75,99 @@ class Sampler:
         return (f"Sampler({self.path.name!r}, model={self.info.get('genforge.model')!r}, "
                 f"part={self.part!r}, provider={self.provider!r})")
 
+    def settings(self, **options: Any) -> samplers.Settings:
+        """The sampler settings of a call: the file's defaults with ``options`` changed."""
+        unknown = sorted(set(options) - set(OPTION_NAMES))
+        if unknown:
+            raise ValueError(f"{unknown[0]}: unknown sample-time option; known: {', '.join(OPTION_NAMES)}")
+        if self.defaults is None or self.process is None:
+            if options:
+                raise ValueError(f"{next(iter(options))}: {self.path.name} holds a one-shot "
+                                 f"{self.part}, which takes no sample-time options")
+            raise ValueError(f"{self.path.name}: not an iterative model")
+        changed = {k: v for k, v in options.items() if v is not None}
+        settings = samplers.Settings(**{**self.defaults.to_dict(), **changed}).check(self.process)
+        if settings.guidance not in (0.0, 1.0) and self.null_label is None:
+            raise ValueError(f"guidance {settings.guidance}: {self.path.name} was not trained for "
+                             "classifier-free guidance (no null label); use 0")
+        return settings
+
     def sample(self, n: int, labels: Labels = None, seed: int | None = None,
-               batch_size: int | None = None) -> np.ndarray:
+               batch_size: int | None = None, **options: Any) -> np.ndarray:
         """``n`` samples (``[n, *sample_shape]``, ``output_dtype``); the same seed gives the same samples.
 
-        ``z`` is ``numpy.random.default_rng(seed).standard_normal((n, latent_dim), float32)``;
-        for a conditional model without ``labels`` the labels are then drawn from the same
-        generator. Without a seed, draws continue a generator seeded once from the OS.
-        ``batch_size`` splits the work into calls of at most that many samples (the result
-        does not depend on it).
+        Draws follow the seed contract of ``genforge_runtime.noise`` (labels from stream 0
+        when none are given, ``z`` from stream 1, step ``j``'s noise from stream ``2 + j``),
+        so neither ``batch_size`` (calls of at most that many samples) nor the device
+        changes them. Without a seed, draws continue streams seeded once from the OS.
+        ``options`` (iterative files): ``sampler``, ``steps``, ``eta``, ``guidance``.
         """
+        if (not options and batch_size is None and not self.iterative and not self._cuda
+                and self.part != "encoder" and type(n) is int and n > 0):
+            streams = self._entropy if seed is None else NoiseStreams(seed)
+            feeds = {"z": streams.latents(n, self.latent_dim)}
+            if self.conditional:
+                y = check_labels(labels, n, self.num_classes, True)
+                feeds["labels"] = streams.labels(n, self.num_classes) if y is None else y
+            elif labels is not None:
+                check_labels(labels, n, self.num_classes, False)
+            return self._run_fast(self._outputs, feeds)[0]
+        n = _count(n, "n", minimum=0)
+        out = np.empty((n, *self.sample_shape), dtype=self.dtype)
+        start = 0
+        for batch in self.batches(n, labels, seed, batch_size, **options):
+            out[start : start + len(batch)] = batch
+            start += len(batch)
+        return out
+
+    def batches(self, n: int, labels: Labels = None, seed: int | None = None,
+                batch_size: int | None = None, **options: Any) -> Iterator[np.ndarray]:
+        """``sample`` batch by batch (at most ``batch_size`` rows each): memory bounded by the batch."""
         if self.part == "encoder":
             raise ValueError(f"{self.path.name}: holds a VAE encoder; use encode(x), or export the "
                              "decoder to sample")
         n = _count(n, "n", minimum=0)
-        y = check_labels(labels, n, self.num_classes, self.conditional)
-        rng = self._entropy if seed is None else np.random.default_rng(seed)
-        z = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
-        if self.conditional and y is None:
-            y = rng.integers(0, self.num_classes, n, dtype=np.int64)
         size = max(n, 1) if batch_size is None else _count(batch_size, "batch_size", minimum=1)
-        out = None if n and size >= n else np.empty((n, *self.sample_shape), dtype=self.dtype)
-        if out is None:
-            return self._run(z, y)
+        one = isinstance(labels, (int, np.integer)) and not isinstance(labels, bool)
+        y = check_labels(labels, 1 if one else n, self.num_classes, self.conditional)
+        settings = self.settings(**options) if self.iterative or options else None
+        streams = self._entropy if seed is None else NoiseStreams(seed)
         for start in range(0, n, size):
-            stop = min(start + size, n)
-            self._run(z[start:stop], y[start:stop] if y is not None else None, out[start:stop])
+            rows = min(size, n - start)
+            yb = None if y is None else np.full(rows, y[0]) if one else y[start : start + rows]
+            if self.conditional and yb is None:
+                yb = streams.labels(rows, self.num_classes)
+            if settings is None:
+                yield self._run(streams.latents(rows, self.latent_dim), yb)
+            else:
+                yield self._loop(streams, rows, yb, settings)
+
+    def _loop(self, streams: NoiseStreams, rows: int, y: np.ndarray | None,
+              settings: samplers.Settings) -> np.ndarray:
+        """One batch of an iterative model: the sampler loop around the step network."""
+        assert self.process is not None
+        shape = (rows, *self.sample_shape)
+        x = streams.latents(rows, self.latent_dim).reshape(shape)
+        t = np.empty(rows, dtype=np.float32)
+        feeds: dict[str, np.ndarray] = {"t": t}
+        null = np.full(rows, self.null_label or 0, dtype=np.int64)
+        run, outputs = self._session.run, self._outputs
+
+        def net(x: np.ndarray, tv: float, unconditional: bool) -> np.ndarray:
+            t.fill(tv)
+            feeds["x"] = x
+            if y is not None:
+                feeds["labels"] = null if unconditional else y
+            return run(outputs, feeds)[0]
+
+        def draw(j: int) -> np.ndarray:
+            return streams.step(j, shape)
+
+        sampler = samplers.make(self.process, settings)
+        out = self.process.to_samples(sampler.run(x, samplers.guided(net, settings.guidance), draw))
+        out = np.ascontiguousarray(out, dtype=np.float32)
+        if self._clip is not None:
+            np.clip(out, *self._clip, out=out)
         return out
 
     def encode(self, x: np.ndarray, labels: Labels = None) -> tuple[np.ndarray, np.ndarray]:
@@ -95,20 +185,12 @@ class Sampler:
         mean, logvar = self._session.run(self._outputs, feeds)
         return mean, logvar
 
-    def _run(self, z: np.ndarray, y: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-        """One session call; writes into ``out`` when given (CUDA: straight from the device).
-
-        Nothing here is shared between calls, so one sampler may serve several threads.
-        """
+    def _run(self, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        """One session call of a one-shot graph (CUDA: outputs straight from the device)."""
         if not self._cuda:
             feeds = {"z": z, "labels": y} if self.conditional else {"z": z}
-            result = self._session.run(self._outputs, feeds)[0]
-            if out is None:
-                return result
-            out[...] = result
-            return out
-        if out is None:
-            out = np.empty((len(z), *self.sample_shape), dtype=self.dtype)
+            return self._session.run(self._outputs, feeds)[0]
+        out = np.empty((len(z), *self.sample_shape), dtype=self.dtype)
         io = self._session.io_binding()
         io.bind_cpu_input("z", z)
         if self.conditional:

@@ -33,7 +33,7 @@ def test_png_grid(toy, tmp_path):
 
 def test_parse_labels():
     assert parse_labels(None, 4, 3) == (None, None)
-    assert parse_labels("2", 3, 3) == ([2, 2, 2], None)
+    assert parse_labels("2", 3, 3) == (2, None)
     assert parse_labels("all", 6, 3) == ([0, 0, 1, 1, 2, 2], 2)
     assert parse_labels("0,1,2", 3, 3) == ([0, 1, 2], None)
     with pytest.raises(ValueError, match="do not divide"):

@@ -26,19 +26,23 @@ def test_info_is_the_parsed_manifest(toy):
     assert "toy.onnx" in repr(s)
 
 
-def test_samples_follow_the_documented_latents(toy, toy_uncond):
+def stream(seed: int, k: int) -> np.random.Generator:
+    """Stream ``k`` of ``seed`` exactly as docs/deploy.md writes it."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+
+
+def test_samples_follow_the_documented_seed_contract(toy, toy_uncond):
     s = genforge_runtime.load(toy, device="cpu")
-    z = np.random.default_rng(3).standard_normal((5, LATENT), dtype=np.float32)
+    z = stream(3, 1).standard_normal((5, LATENT), dtype=np.float32)
     np.testing.assert_allclose(s.sample(5, labels=[0, 1, 2, 0, 1], seed=3),
                                reference(z, np.array([0, 1, 2, 0, 1])), atol=1e-6)
     np.testing.assert_allclose(s.sample(5, labels=2, seed=3), reference(z, np.full(5, 2)), atol=1e-6)
-    # labels left out: drawn from the same generator after z
-    rng = np.random.default_rng(4)
-    z = rng.standard_normal((6, LATENT), dtype=np.float32)
-    y = rng.integers(0, CLASSES, 6, dtype=np.int64)
+    # labels left out: floor(random() * classes) from stream 0; z from stream 1 as before
+    z = stream(4, 1).standard_normal((6, LATENT), dtype=np.float32)
+    y = np.floor(stream(4, 0).random(6) * CLASSES).astype(np.int64)
     np.testing.assert_allclose(s.sample(6, seed=4), reference(z, y), atol=1e-6)
     u = genforge_runtime.load(toy_uncond, device="cpu")
-    z = np.random.default_rng(0).standard_normal((3, LATENT), dtype=np.float32)
+    z = stream(0, 1).standard_normal((3, LATENT), dtype=np.float32)
     np.testing.assert_allclose(u.sample(3, seed=0), reference(z, None), atol=1e-6)
 
 
@@ -51,6 +55,8 @@ def test_same_seed_same_samples_and_batch_size_does_not_matter(toy):
     assert not np.array_equal(s.sample(50), s.sample(50))  # no seed: fresh entropy
     for size in (1, 7, 50, 64):
         assert np.array_equal(a, s.sample(50, seed=11, batch_size=size))
+        assert np.array_equal(a, np.concatenate(list(s.batches(50, seed=11, batch_size=size))))
+    assert np.array_equal(s.sample(50, labels=1, seed=11), s.sample(50, labels=1, seed=11, batch_size=7))
     assert s.sample(0, seed=1).shape == (0, 1, 2, 2)
 
 

@@ -1,0 +1,273 @@
+"""Iterative samplers, written once for numpy arrays and torch tensors alike.
+
+A sampler turns a one-step network (``predict(x, t) -> prediction``) into samples. Its
+coefficients are Python floats and it touches the arrays only through ``+``, ``-`` and
+``*``, so the same code steps numpy arrays in ``genforge_runtime`` and torch tensors in a
+model family: PyTorch and the ONNX file agree by construction.
+
+Processes (fixed when the model is trained, recorded in the manifest as ``Process``):
+
+- ``diffusion``: discrete timesteps ``0 .. train_steps - 1`` with cumulative signal
+  ``abar[t]`` from a ``linear`` (betas from 1e-4 to 0.02, scaled by 1000 / train_steps)
+  or ``cosine`` (Nichol & Dhariwal, s = 0.008) schedule; ``x_t = sqrt(abar) x_0 +
+  sqrt(1 - abar) eps``; the network sees ``t`` as a float and predicts ``epsilon`` or
+  ``v`` (= sqrt(abar) eps - sqrt(1 - abar) x_0). Samplers: ``ddpm`` (ancestral),
+  ``ddim`` (``eta`` 0: deterministic, 1: DDPM-like noise), ``dpmpp_2m``
+  (DPM-Solver++(2M), deterministic). ``steps`` timesteps are spaced evenly, the first
+  being ``train_steps - 1``.
+- ``flow`` (flow matching): ``x_s = (1 - s) x_0 + s eps`` for ``s`` from 1 (noise) to 0
+  (data); the network sees ``t = s`` and predicts the ``velocity`` ``eps - x_0``.
+  Samplers: ``euler`` and ``heun`` on ``steps`` equal intervals.
+
+Classifier-free guidance: with ``guidance`` ``w`` other than 0 or 1 the prediction is
+``u + w (c - u)`` of the conditional ``c`` and unconditional ``u`` predictions; 0 and 1
+mean off (the conditional prediction alone).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Predict = Callable[[Any, float], Any]
+Draw = Callable[[int], Any]
+
+SAMPLERS = {"diffusion": ("ddpm", "ddim", "dpmpp_2m"), "flow": ("euler", "heun")}
+PREDICTIONS = {"diffusion": ("epsilon", "v"), "flow": ("velocity",)}
+SCHEDULES = {"diffusion": ("linear", "cosine"), "flow": ("linear",)}
+
+
+@dataclass(frozen=True)
+class Process:
+    """The noising process a step network was trained for (what the manifest records)."""
+
+    kind: str = "diffusion"
+    schedule: str = "linear"
+    prediction: str = "epsilon"
+    train_steps: int = 1000
+    #: the loop's final ``x`` maps to samples as ``x * scale + shift`` (then clipped to the
+    #: data's value range), e.g. 0.5 and 0.5 for a model of images scaled to [-1, 1]
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SAMPLERS:
+            raise ValueError(f"process.kind {self.kind!r}: expected one of {', '.join(SAMPLERS)}")
+        for field, table in (("schedule", SCHEDULES), ("prediction", PREDICTIONS)):
+            if getattr(self, field) not in table[self.kind]:
+                raise ValueError(f"process.{field} {getattr(self, field)!r}: a {self.kind} process "
+                                 f"takes {', '.join(table[self.kind])}")
+        steps = self.train_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"process.train_steps {self.train_steps!r}: expected an integer >= 2")
+        for name in ("scale", "shift"):
+            if not isinstance(getattr(self, name), (int, float)) or not math.isfinite(getattr(self, name)):
+                raise ValueError(f"process.{name} {getattr(self, name)!r}: expected a finite number")
+
+    def to_samples(self, x: Any) -> Any:
+        """The loop's final ``x`` in data units (before clipping to the value range)."""
+        return x if (self.scale, self.shift) == (1.0, 0.0) else x * self.scale + self.shift
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Process:
+        """The process a manifest or config recorded (``ValueError`` naming a bad field)."""
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"process: unknown field {unknown[0]!r}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sample-time choices: which sampler, how many steps, DDIM's ``eta``, the guidance scale."""
+
+    sampler: str
+    steps: int
+    eta: float = 0.0
+    guidance: float = 0.0
+
+    def check(self, process: Process) -> Settings:
+        """Return self if it suits ``process``; else ``ValueError`` naming the field."""
+        if self.sampler not in SAMPLERS[process.kind]:
+            raise ValueError(f"sampler {self.sampler!r}: a {process.kind} model takes "
+                             f"{', '.join(SAMPLERS[process.kind])}")
+        top = process.train_steps if process.kind == "diffusion" else 100_000
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= top:
+            raise ValueError(f"steps {self.steps!r}: expected an integer from 1 to {top}")
+        for name in ("eta", "guidance"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} {value!r}: expected a finite number >= 0")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+def guided(predict: Callable[[Any, float, bool], Any], guidance: float) -> Predict:
+    """``predict(x, t, unconditional)`` combined under classifier-free guidance ``guidance``."""
+    if guidance in (0.0, 1.0):
+        return lambda x, t: predict(x, t, False)
+    w = float(guidance)
+
+    def combined(x: Any, t: float) -> Any:
+        c = predict(x, t, False)
+        u = predict(x, t, True)
+        return u + (c - u) * w
+
+    return combined
+
+
+def alphas_cumprod(process: Process) -> list[float]:
+    """``abar[t]`` for ``t = 0 .. train_steps - 1`` (Python floats)."""
+    n = process.train_steps
+    if process.schedule == "linear":
+        lo, hi = 1e-4 * 1000 / n, min(0.02 * 1000 / n, 0.999)
+        betas = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+    else:
+        def f(t: float) -> float:
+            return math.cos((t / n + 0.008) / 1.008 * math.pi / 2) ** 2
+        betas = [min(1.0 - f(i + 1) / f(i), 0.999) for i in range(n)]
+    out, prod = [], 1.0
+    for b in betas:
+        prod *= 1.0 - b
+        out.append(prod)
+    return out
+
+
+def timesteps(process: Process, steps: int) -> list[int]:
+    """The ``steps`` diffusion timesteps a sampler visits, from ``train_steps - 1`` down."""
+    n = process.train_steps
+    return [round(n - i * n / steps) - 1 for i in range(steps)]
+
+
+def _x0_eps_coefficients(prediction: str, abar: float) -> tuple[float, float, float, float]:
+    """(cx, co, ex, eo) with ``x_0 = cx x + co out`` and ``eps = ex x + eo out``."""
+    a, s = math.sqrt(abar), math.sqrt(1.0 - abar)
+    if prediction == "epsilon":
+        return 1.0 / a, -s / a, 0.0, 1.0
+    return a, -s, s, a  # v-prediction
+
+
+class DiffusionSampler:
+    """Shared set-up of the diffusion samplers: the visited timesteps and their ``abar``."""
+
+    def __init__(self, process: Process, steps: int, eta: float = 0.0) -> None:
+        self.process = process
+        self.eta = float(eta)
+        table = alphas_cumprod(process)
+        self.ts = timesteps(process, steps)
+        self.abar = [table[t] for t in self.ts] + [1.0]  # the step after the last reaches data
+
+    def split(self, i: int, x: Any, out: Any) -> tuple[Any, Any]:
+        """``(x_0, eps)`` at step ``i`` from the network's prediction ``out``."""
+        cx, co, ex, eo = _x0_eps_coefficients(self.process.prediction, self.abar[i])
+        x0 = x * cx + out * co
+        eps = out if (ex, eo) == (0.0, 1.0) else x * ex + out * eo
+        return x0, eps
+
+
+class DDPM(DiffusionSampler):
+    """Ancestral sampling (Ho et al.), respaced to ``steps``: fresh noise at every step but the last."""
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Run the loop from ``x`` (pure noise); ``draw(j)`` gives step ``j``'s noise."""
+        for i, t in enumerate(self.ts):
+            a_t, a_p = self.abar[i], self.abar[i + 1]
+            alpha = a_t / a_p
+            beta = 1.0 - alpha
+            x0, _ = self.split(i, x, predict(x, float(t)))
+            c0 = math.sqrt(a_p) * beta / (1.0 - a_t)
+            x = x0 * c0 + x * (math.sqrt(alpha) * (1.0 - a_p) / (1.0 - a_t))
+            var = beta * (1.0 - a_p) / (1.0 - a_t)
+            if var > 0.0:
+                x = x + draw(i) * math.sqrt(var)
+        return x
+
+
+class DDIM(DiffusionSampler):
+    """DDIM (Song et al.): deterministic at ``eta = 0``, noise scaled by ``eta`` otherwise."""
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Run the loop from ``x``; noise is drawn only when ``eta > 0``."""
+        for i, t in enumerate(self.ts):
+            a_t, a_p = self.abar[i], self.abar[i + 1]
+            x0, eps = self.split(i, x, predict(x, float(t)))
+            sigma = self.eta * math.sqrt((1.0 - a_p) / (1.0 - a_t) * (1.0 - a_t / a_p))
+            x = x0 * math.sqrt(a_p) + eps * math.sqrt(max(1.0 - a_p - sigma * sigma, 0.0))
+            if sigma > 0.0:
+                x = x + draw(i) * sigma
+        return x
+
+
+class DPMSolverPP2M(DiffusionSampler):
+    """DPM-Solver++(2M) (Lu et al.): second-order multistep on the data prediction, deterministic."""
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Run the loop from ``x``; the last step lands on the first-order data prediction."""
+        prev, h_prev = None, 0.0
+        for i, t in enumerate(self.ts):
+            a_t, a_p = self.abar[i], self.abar[i + 1]
+            x0, _ = self.split(i, x, predict(x, float(t)))
+            if a_p >= 1.0:
+                return x0
+            lam_t = 0.5 * math.log(a_t / (1.0 - a_t))
+            lam_p = 0.5 * math.log(a_p / (1.0 - a_p))
+            h = lam_p - lam_t
+            if prev is None:
+                d = x0
+            else:
+                r = h_prev / h
+                d = x0 * (1.0 + 0.5 / r) + prev * (-0.5 / r)
+            x = x * math.sqrt((1.0 - a_p) / (1.0 - a_t)) + d * (-math.sqrt(a_p) * math.expm1(-h))
+            prev, h_prev = x0, h
+        return x
+
+
+class FlowSampler:
+    """Shared set-up of the flow-matching samplers: ``steps + 1`` equally spaced times from 1 to 0."""
+
+    def __init__(self, process: Process, steps: int, eta: float = 0.0) -> None:
+        self.process = process
+        self.sigmas = [1.0 - i / steps for i in range(steps + 1)]
+
+
+class Euler(FlowSampler):
+    """Euler's method on the velocity field."""
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Integrate from ``x`` (pure noise, ``s = 1``) to the data (``s = 0``)."""
+        for s, s_next in zip(self.sigmas[:-1], self.sigmas[1:], strict=True):
+            x = x + predict(x, s) * (s_next - s)
+        return x
+
+
+class Heun(FlowSampler):
+    """Heun's method (Euler, then the trapezoid correction; the last step stays Euler)."""
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Integrate from ``x`` to the data with two network calls per step (one on the last)."""
+        for s, s_next in zip(self.sigmas[:-1], self.sigmas[1:], strict=True):
+            v = predict(x, s)
+            guess = x + v * (s_next - s)
+            if s_next <= 0.0:
+                return guess
+            x = x + (v + predict(guess, s_next)) * (0.5 * (s_next - s))
+        return x
+
+
+CLASSES: dict[str, type] = {"ddpm": DDPM, "ddim": DDIM, "dpmpp_2m": DPMSolverPP2M,
+                            "euler": Euler, "heun": Heun}
+
+
+def make(process: Process, settings: Settings) -> Any:
+    """The sampler object for ``settings`` (checked against ``process``)."""
+    settings.check(process)
+    return CLASSES[settings.sampler](process, settings.steps, settings.eta)
