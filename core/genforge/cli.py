@@ -73,7 +73,7 @@ def load_for_sampling(args: argparse.Namespace, device: str) -> Any:
     """``genforge.load`` of the checkpoint with the ``--set sampler.*`` changes (nothing is written)."""
     from genforge.api import load
 
-    loaded = load(args.checkpoint, device=device, ema=not args.no_ema)
+    loaded = load(args.checkpoint, device=device, ema=not args.no_ema, plugins=args.plugins)
     loaded.set_sampler_options(**sampler_changes(args.set))
     return loaded
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+import hashlib
+from pathlib import Path
 
 import torch
 
 from genforge.checkpoint import CHECKPOINTS, SavedRun, step_dir_name
-from genforge.testing.model_checks import max_diff, seeded
+from genforge.testing.model_checks import RANDOMNESS_FIX, max_diff, quiet_rng, seeded
 from genforge.testing.pickles import record_pickle_calls
 from genforge.testing.results import ConformanceError
 from genforge.testing.runs import STEPS, TinyRun, reference_run, train
@@ -39,15 +41,53 @@ def check_save_load(subject: Subject, kind: str) -> None:
     if changed:
         raise ConformanceError(f"after save -> load, {changed[:5]} differ. {STATE_FIX}")
     n = 8
-    z = torch.randn(n, trained.latent_dim, generator=seeded(0))
     labels = torch.arange(n) % ref.run.data_info.num_classes if trained.conditional else None
-    trained.eval()
-    with torch.no_grad():
-        x, y = trained.generate(z, labels).cpu(), back.generate(z, labels).cpu()
+    with quiet_rng(1):
+        x = trained.sample(n, labels, generator=seeded(0)).cpu()
+    with quiet_rng(2):
+        again = trained.sample(n, labels, generator=seeded(0)).cpu()
+        y = back.sample(n, labels, generator=seeded(0)).cpu()
+    if not torch.equal(x, again):
+        raise ConformanceError(f"the trained model's sample(generator=seed 0) changes with torch's "
+                               f"global RNG (max |diff| {max_diff(x, again):.3g}), so save -> load cannot be "
+                               f"compared. {RANDOMNESS_FIX}")
     if x.shape != y.shape or not torch.equal(x, y):
         diff = max_diff(x, y) if x.shape == y.shape else float("nan")
-        raise ConformanceError(f"after save -> load, generate(z) differs from the trained model's "
-                               f"(max |diff| {diff:.3g}). {STATE_FIX}")
+        raise ConformanceError(f"after save -> load, sample(generator=seed 0) differs from the trained "
+                               f"model's (max |diff| {diff:.3g}). {STATE_FIX}")
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def check_sample_options_change_nothing_saved(subject: Subject, kind: str) -> None:
+    """Sample-time options round-trip through config.json and changing them writes nothing."""
+    import genforge
+
+    ref = reference_run(subject, kind)
+    before = folder_digest(ref.out)
+    loaded = genforge.load(ref.out, device="cpu", plugins=subject.plugins)
+    options = loaded.sampler_options
+    saved = SavedRun.open(ref.out).config.get("sampler")
+    if options is None:
+        if saved is not None:
+            raise ConformanceError("config.json records [sampler] options, but the model registered "
+                                   "none. Fix: register(..., sampler=OptionsClass)")
+        return
+    if saved != options.model_dump(mode="json"):
+        raise ConformanceError(f"config.json records sampler options {saved}, loaded as "
+                               f"{options.model_dump(mode='json')}. Fix: use JSON-compatible fields")
+    steps = getattr(options, "steps", None)
+    changes = {"steps": max(1, steps // 2)} if isinstance(steps, int) and steps > 1 else {}
+    loaded.sample(2, seed=0, **changes)
+    loaded.set_sampler_options(**changes)
+    loaded.sample(2, seed=0)
+    if folder_digest(ref.out) != before:
+        raise ConformanceError("sampling with changed sample-time options wrote to the run folder. "
+                               "Fix: keep sample-time options out of the model's state and files")
 
 
 def check_no_pickle(subject: Subject, kind: str) -> None:

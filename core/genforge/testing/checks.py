@@ -57,6 +57,8 @@ CHECKS: list[tuple[str, Callable[..., None], str]] = [
     ("save_load_identical", checkpoint_checks.check_save_load, "first"),
     ("no_pickle", checkpoint_checks.check_no_pickle, "first"),
     ("resume_is_exact", checkpoint_checks.check_resume, "first"),
+    ("sample_options_change_nothing_saved", checkpoint_checks.check_sample_options_change_nothing_saved,
+     "first"),
     ("onnx_matches_pytorch", export_checks.check_onnx, "first"),
 ]
 

@@ -18,6 +18,12 @@ from genforge.testing.subject import Subject
 
 if TYPE_CHECKING:
     from genforge.model import GenerativeModel
+#: What to do when sampling is random beyond the request's seed (one-shot and iterative alike).
+RANDOMNESS_FIX = ("Fix: draw all sampling randomness from what sample() hands generate: the latents z "
+                  "and, in a sampling loop, the per-step noise from the noise argument "
+                  "(generate(z, labels, *, noise, options); noise.next() or noise.draw(step), or "
+                  "genforge.iterate, which draws it), never from torch's global RNG (torch.randn, "
+                  "randn_like)")
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -119,8 +125,7 @@ def check_sample_is_deterministic(subject: Subject, kind: str) -> None:
         raise ConformanceError(
             f"nondeterministic sampling: sample(6, generator=seed 123) gave different samples on "
             f"two calls (max |diff| {diff:.3g}) when only torch's global RNG changed in between. "
-            "Fix: draw all sampling randomness from the generator argument "
-            "(torch.randn(..., generator=generator)), never from the global RNG")
+            f"{RANDOMNESS_FIX}")
     if torch.equal(a, c):
         raise ConformanceError("samples do not depend on the generator: seeds 123 and 124 gave "
                                "identical samples. Fix: generate must map the latent z to samples")
@@ -228,6 +233,9 @@ def check_export_module(subject: Subject, kind: str) -> None:
     except NotImplementedError:
         raise ConformanceError("export_module() is not implemented. Fix: return (module, example "
                                "inputs, ['z'] (+ 'labels'), ['samples'])") from None
+    if model.sampling_process() is not None:
+        _check_step_module(model, info, module, inputs, list(in_names), list(out_names))
+        return
     want_in = ["z", "labels"] if model.conditional else ["z"]
     if list(in_names) != want_in or list(out_names) != ["samples"]:
         raise ConformanceError(f"export_module() names inputs {list(in_names)} and outputs "
@@ -254,6 +262,30 @@ def check_export_module(subject: Subject, kind: str) -> None:
     if out.shape != ref.shape or max_diff(out, ref) > 1e-5:
         raise ConformanceError("the export graph disagrees with generate(z, labels). Fix: make "
                                "export_module() return the module generate() runs")
+
+
+def _check_step_module(model: Any, info: Any, module: Any, inputs: Any, in_names: list[str],
+                       out_names: list[str]) -> None:
+    """An iterative family's export graph: the one-step network ``x, t [, labels] -> prediction``."""
+    want_in = ["x", "t", "labels"] if model.conditional else ["x", "t"]
+    if in_names != want_in or out_names != ["prediction"]:
+        raise ConformanceError(f"export_module() names inputs {in_names} and outputs {out_names}; an "
+                               f"iterative model (sampling_process() is set) exports its one-step "
+                               f"network: {want_in} -> ['prediction']")
+    x, t = inputs[0], inputs[1]
+    if x.dtype != torch.float32 or tuple(x.shape[1:]) != tuple(info.shape) or t.dtype != torch.float32 \
+            or tuple(t.shape) != (x.shape[0],):
+        raise ConformanceError(f"example x is {x.dtype} {tuple(x.shape)} and t {t.dtype} "
+                               f"{tuple(t.shape)}; expected float32 [N, *{tuple(info.shape)}] and "
+                               "float32 [N]")
+    with torch.no_grad():
+        out, again = module(*inputs), module(*inputs)
+    if tuple(out.shape) != tuple(x.shape):
+        raise ConformanceError(f"the step network returns {tuple(out.shape)} for x of shape "
+                               f"{tuple(x.shape)}. Fix: predict one value per element of x")
+    if not torch.equal(out, again):
+        raise ConformanceError("the step network is random (two calls differ). Fix: keep "
+                               f"randomness out of it. {RANDOMNESS_FIX}")
 
 
 def check_log_likelihood(subject: Subject, kind: str) -> None:

@@ -166,12 +166,10 @@ class DiffusionSampler:
         self.ts = timesteps(process, steps)
         self.abar = [table[t] for t in self.ts] + [1.0]  # the step after the last reaches data
 
-    def split(self, i: int, x: Any, out: Any) -> tuple[Any, Any]:
-        """``(x_0, eps)`` at step ``i`` from the network's prediction ``out``."""
-        cx, co, ex, eo = _x0_eps_coefficients(self.process.prediction, self.abar[i])
-        x0 = x * cx + out * co
-        eps = out if (ex, eo) == (0.0, 1.0) else x * ex + out * eo
-        return x0, eps
+    def split(self, i: int, x: Any, out: Any) -> Any:
+        """The data prediction ``x_0`` at step ``i`` from the network's prediction ``out``."""
+        cx, co, _, _ = _x0_eps_coefficients(self.process.prediction, self.abar[i])
+        return x * cx + out * co
 
 
 class DDPM(DiffusionSampler):
@@ -183,9 +181,11 @@ class DDPM(DiffusionSampler):
             a_t, a_p = self.abar[i], self.abar[i + 1]
             alpha = a_t / a_p
             beta = 1.0 - alpha
-            x0, _ = self.split(i, x, predict(x, float(t)))
+            # the posterior mean c0 x_0 + c1 x_t, with x_0 = cx x_t + co out folded in
             c0 = math.sqrt(a_p) * beta / (1.0 - a_t)
-            x = x0 * c0 + x * (math.sqrt(alpha) * (1.0 - a_p) / (1.0 - a_t))
+            c1 = math.sqrt(alpha) * (1.0 - a_p) / (1.0 - a_t)
+            cx, co, _, _ = _x0_eps_coefficients(self.process.prediction, a_t)
+            x = x * (c0 * cx + c1) + predict(x, float(t)) * (c0 * co)
             var = beta * (1.0 - a_p) / (1.0 - a_t)
             if var > 0.0:
                 x = x + draw(i) * math.sqrt(var)
@@ -199,9 +199,11 @@ class DDIM(DiffusionSampler):
         """Run the loop from ``x``; noise is drawn only when ``eta > 0``."""
         for i, t in enumerate(self.ts):
             a_t, a_p = self.abar[i], self.abar[i + 1]
-            x0, eps = self.split(i, x, predict(x, float(t)))
             sigma = self.eta * math.sqrt((1.0 - a_p) / (1.0 - a_t) * (1.0 - a_t / a_p))
-            x = x0 * math.sqrt(a_p) + eps * math.sqrt(max(1.0 - a_p - sigma * sigma, 0.0))
+            # sqrt(a_p) x_0 + k eps, with x_0 and eps linear in (x_t, out)
+            a, k = math.sqrt(a_p), math.sqrt(max(1.0 - a_p - sigma * sigma, 0.0))
+            cx, co, ex, eo = _x0_eps_coefficients(self.process.prediction, a_t)
+            x = x * (a * cx + k * ex) + predict(x, float(t)) * (a * co + k * eo)
             if sigma > 0.0:
                 x = x + draw(i) * sigma
         return x
@@ -215,7 +217,7 @@ class DPMSolverPP2M(DiffusionSampler):
         prev, h_prev = None, 0.0
         for i, t in enumerate(self.ts):
             a_t, a_p = self.abar[i], self.abar[i + 1]
-            x0, _ = self.split(i, x, predict(x, float(t)))
+            x0 = self.split(i, x, predict(x, float(t)))
             if a_p >= 1.0:
                 return x0
             lam_t = 0.5 * math.log(a_t / (1.0 - a_t))

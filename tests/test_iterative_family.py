@@ -1,0 +1,71 @@
+"""The iterative contract: a tiny DDPM (tests/iterative_family) through the kit, the CLI and the runtime."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genforge import hookimpl, iterate
+from genforge.plugins import Plugins
+from genforge.testing import ConformanceError
+from genforge.testing.catalog import checks_for
+from genforge.testing.subject import Subject
+from tests.iterative_family import plugin as tiny_plugin
+from tests.iterative_family.model import TinyDDPM
+
+
+class TextbookDDPM(TinyDDPM):
+    """The same DDPM with the loop written the textbook way: fresh noise from torch's global RNG."""
+
+    def generate(self, z, labels=None, *, noise=None, options=None):
+        from genforge_runtime.samplers import DDPM, Settings
+
+        steps = (options or tiny_plugin.TinyDDPMSampling()).steps
+        sampler = DDPM(self.sampling_process(), Settings("ddpm", steps).steps)
+        x = z.reshape(len(z), *self.shape)
+
+        def predict(x, t):
+            return self.net(x, torch.full((len(x),), t), labels)
+
+        out = sampler.run(x, predict, lambda j: torch.randn_like(x))
+        return (out * 0.5 + 0.5).clamp(0, 1) if self.image else out
+
+
+class TextbookPlugin:
+    """Registers ``textbook_ddpm`` next to ``tinyddpm``."""
+
+    @hookimpl
+    def genforge_register_models(self, register):
+        register("textbook_ddpm", TextbookDDPM, tiny_plugin.TinyDDPMConfig, conditional=True,
+                 sampler=tiny_plugin.TinyDDPMSampling, tiny={"hidden": 16})
+
+
+PLUGINS = Plugins(extra=[tiny_plugin, TextbookPlugin()])
+
+
+IN_PROCESS = {"entry_module_is_light"}  # needs an installed entry point; this plugin is in-process
+
+
+@pytest.mark.parametrize("check", [c for c in checks_for(Subject("tinyddpm", PLUGINS))
+                                   if c.name not in IN_PROCESS], ids=repr)
+def test_the_contract_ddpm_passes_the_kit(check):
+    check(Subject("tinyddpm", PLUGINS))
+
+
+@pytest.mark.parametrize("name", ["sample_is_deterministic-image", "save_load_identical-image"])
+def test_a_textbook_ddpm_fails_with_the_per_step_noise_fix(name):
+    subject = Subject("textbook_ddpm", PLUGINS)
+    check = next(c for c in checks_for(subject) if c.id == name)
+    with pytest.raises(ConformanceError) as info:
+        check(subject)
+    message = str(info.value)
+    assert "per-step noise from the noise argument" in message and "global RNG" in message
+    assert "state_dict" not in message
+
+
+def test_iterate_refuses_to_invent_noise():
+    model = Subject("tinyddpm", PLUGINS).build("vector")
+    z = torch.zeros(2, 2)
+    with pytest.raises(ValueError, match="draws per-step noise: pass the noise argument"):
+        iterate(model.sampling_process(), tiny_plugin.TinyDDPMSampling(steps=3), z, model.net,
+                torch.tensor([0, 1]), None, shape=(2,), value_range=None)
