@@ -31,11 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test family lives in tests/
 
+from tests.iterative_family import plugin as tiny_plugin  # noqa: E402
+
 import genforge  # noqa: E402
 import genforge_runtime  # noqa: E402
 from genforge.plugins import Plugins  # noqa: E402
 from genforge_onnx.onnx_exporter import exporter  # noqa: E402
-from tests.iterative_family import plugin as tiny_plugin  # noqa: E402
 
 
 def export_sizes(loaded: genforge.LoadedModel, out: Path, weights: Path) -> Path:
@@ -60,13 +61,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (median)")
     parser.add_argument("--threads", type=int, help="onnxruntime CPU threads (default: one per core)")
+    parser.add_argument("--hidden", type=int, help="width of the step network (default: the family's)")
     args = parser.parse_args()
     plugins = Plugins(extra=[tiny_plugin])
     print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with contextlib.redirect_stdout(io.StringIO()):
-            genforge.train({"model": {"name": "tinyddpm"}, "data": {"name": "digits", "size": 8},
+            width = {"hidden": args.hidden} if args.hidden else {}
+            genforge.train({"model": {"name": "tinyddpm", **width}, "data": {"name": "digits", "size": 8},
                             "trainer": {"steps": 1, "batch_size": 8, "progress": False,
                                         "sample_every": 0, "checkpoint_every": 0},
                             "out": str(root / "run")}, plugins=plugins)
@@ -83,7 +86,7 @@ def main() -> None:
             "runtime step": (lambda: sampler.sample(n, labels=3, steps=steps), steps),
         }
         calls = {}
-        for name, (fn, per) in engines.items():
+        for name, (fn, _) in engines.items():
             fn()
             start = time.perf_counter()
             fn()
@@ -96,7 +99,8 @@ def main() -> None:
                     fn()
                 times[name].append((time.perf_counter() - start) / (calls[name] * per))
         run, step = (statistics.median(times[k]) for k in ("session.run", "runtime step"))
-        print(f"\nbatch {n}, sampler ddpm, {steps} steps per call, median of {args.rounds} alternating rounds")
+        print(f"\nstep network width {loaded.config.model.hidden}, batch {n}, sampler ddpm, {steps} "
+              f"steps per call, median of {args.rounds} alternating rounds")
         print("| session.run of the step graph | runtime, per sampling step | ratio |")
         print("|---|---|---|")
         print(f"| {run * 1e6:,.1f} us | {step * 1e6:,.1f} us | {step / run:.3f} |")

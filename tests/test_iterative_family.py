@@ -8,7 +8,7 @@ import torch
 from genforge import hookimpl, iterate
 from genforge.plugins import Plugins
 from genforge.testing import ConformanceError
-from genforge.testing.catalog import checks_for
+from genforge.testing.checks import checks_for
 from genforge.testing.subject import Subject
 from tests.iterative_family import plugin as tiny_plugin
 from tests.iterative_family.model import TinyDDPM

@@ -218,7 +218,7 @@ def _limited(megabytes):
 
 
 @pytest.mark.parametrize("argv", [
-    ["genforge", "sample", "{run}", "-n", "30000000", "--out", "{tmp}/x.npy"],
+    ["genforge", "sample", "{run}", "-n", "30000000", "--out", "{tmp}/x.png"],  # a grid is held whole
     ["genforge", "eval", "{run}", "--n", "1000000000"],
     ["genforge-run", "{onnx}", "-n", "100000000", "--batch-size", "1000", "--out", "{tmp}/x.png"],
 ])

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
         MetricRegistrar,
         ModelRegistrar,
     )
+    from genforge.sample_options import SamplerOptions, settings_of
+    from genforge.sampling import Process, StepNoise, iterate
     from genforge.trainer import TrainingRun
 
 __version__ = "0.1.0"
@@ -79,6 +81,7 @@ _LAZY = {
     "Process": "genforge.sampling",
     "StepNoise": "genforge.sampling",
     "iterate": "genforge.sampling",
+    "settings_of": "genforge.sample_options",
 }
 
 __all__ = [
@@ -86,10 +89,10 @@ __all__ = [
     "DataSourceEntry", "DataSourceRegistrar", "EvalContext", "Exporter", "ExporterEntry",
     "ExporterRegistrar", "FeatureExtractor", "FeatureExtractorEntry", "FeatureExtractorRegistrar",
     "GenerativeModel", "GenforgeError", "LabelMap", "LoadedModel", "Metric", "MetricEntry",
-    "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "RunConfig",
-    "SupportsEncoderExport", "SupportsLikelihood", "SupportsReconstruction", "TensorData",
-    "TrainerConfig", "TrainingRun", "__version__", "hookimpl", "hookspec", "load", "save_samples",
-    "supports", "train",
+    "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "Process", "RunConfig",
+    "SamplerOptions", "StepNoise", "SupportsEncoderExport", "SupportsLikelihood",
+    "SupportsReconstruction", "TensorData", "TrainerConfig", "TrainingRun", "__version__", "hookimpl",
+    "hookspec", "iterate", "load", "save_samples", "settings_of", "supports", "train",
 ]
 
 

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from genforge.errors import ConfigError
 from genforge.files import regular_file
 from genforge.plugins import Plugins
-from genforge.sample_options import options_class
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -290,7 +289,7 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
     model_cfg = validate_section(entry.config_cls, run.model.options(), "model", strict)
     data_entry = plugins.get("data_sources", run.data.name)
     data_cfg = validate_section(data_entry.config_cls, run.data.options(), "data", strict)
-    sampler_cls = options_class(entry)
+    sampler_cls = entry.sampler
     if sampler_cls is None and run.sampler:
         raise ConfigError(f"sampler.{next(iter(run.sampler))}: model {run.model.name!r} has no "
                           "sample-time options")

@@ -27,11 +27,6 @@ class SamplerOptions(BaseModel):
     guidance: float = Field(0.0, ge=0.0, description="classifier-free guidance scale (0 or 1: off)")
 
 
-def options_class(entry: Any) -> type[BaseModel] | None:
-    """The sample-time options class a model registered (``None``: it has none)."""
-    return entry.sampler  # type: ignore[no-any-return]
-
-
 def settings_of(options: BaseModel) -> Settings:
     """The shared samplers' settings from a family's options (sampler, steps, eta, guidance)."""
     try:

@@ -6,9 +6,7 @@ import json
 from typing import Any
 
 import genforge
-from genforge import GenforgeError
-from genforge.sample_options import settings_of
-from genforge.sampling import Process
+from genforge import GenforgeError, Process, settings_of
 from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification
 
