@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 

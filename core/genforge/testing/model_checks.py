@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -17,6 +17,7 @@ from genforge.testing.results import ConformanceError
 from genforge.testing.subject import Subject
 
 if TYPE_CHECKING:
+    from genforge.data.info import DataInfo
     from genforge.model import GenerativeModel
 #: What to do when sampling is random beyond the request's seed (one-shot and iterative alike).
 RANDOMNESS_FIX = ("Fix: draw all sampling randomness from what sample() hands generate: the latents z "
@@ -264,8 +265,8 @@ def check_export_module(subject: Subject, kind: str) -> None:
                                "export_module() return the module generate() runs")
 
 
-def _check_step_module(model: Any, info: Any, module: Any, inputs: Any, in_names: list[str],
-                       out_names: list[str]) -> None:
+def _check_step_module(model: GenerativeModel, info: DataInfo, module: torch.nn.Module,
+                       inputs: Sequence[torch.Tensor], in_names: list[str], out_names: list[str]) -> None:
     """An iterative family's export graph: the one-step network ``x, t [, labels] -> prediction``."""
     want_in = ["x", "t", "labels"] if model.conditional else ["x", "t"]
     if in_names != want_in or out_names != ["prediction"]:
