@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from safetensors.torch import load_file, save_file
 from genforge import __version__
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
+from genforge.files import regular_file
 
 #: The checkpoint format this release writes.
 FORMAT = 2
@@ -43,6 +45,8 @@ EMA_WEIGHTS = "ema.safetensors"
 STATE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 LATEST = "latest"
+#: What ``latest`` may name: a step folder directly inside ``checkpoints/``.
+STEP_NAME = re.compile(r"step-\d{6,}")
 _TENSOR = "__tensor__"
 
 #: Keys ``config.json`` holds beside the run config (the ``_`` ones never reach a config).
@@ -264,12 +268,23 @@ def save_checkpoint(
 
 
 def _prune(root: Path, keep: int, current: str) -> None:
-    """Remove step folders beyond the newest ``keep`` and leftovers of interrupted saves."""
-    steps = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
-    stale = [p for p in root.iterdir() if p.is_dir() and p.name.startswith((".tmp-", ".old-"))]
+    """Remove step folders beyond the newest ``keep`` and leftovers of interrupted saves.
+
+    A folder is first renamed away (atomic), then deleted: a reader sees it whole or not at
+    all, never half-deleted. Only the trainer holding the run lock calls this.
+    """
+    steps = sorted((p for p in root.iterdir() if p.is_dir() and STEP_NAME.fullmatch(p.name)),
+                   key=lambda p: int(p.name.removeprefix("step-")))
+    stale = [p for p in root.iterdir() if p.name.startswith((".tmp-", ".old-", f".{LATEST}.tmp-"))]
     for p in [*steps[:-keep], *stale]:
-        if p.name != current:
-            shutil.rmtree(p, ignore_errors=True)
+        if p.name == current:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            doomed = p if p.name.startswith(".") else root / f".old-{p.name}-{os.getpid()}"
+            os.replace(p, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -283,7 +298,13 @@ def find_checkpoint(path: str | Path) -> Path:
     if not pointer.is_file():
         raise CheckpointError(f"{p}: not a checkpoint folder (no {CONFIG} + {WEIGHTS}) "
                               f"and not a run folder (no {CHECKPOINTS}/{LATEST})")
-    target = p / CHECKPOINTS / pointer.read_text().strip()
+    regular_file(pointer, "checkpoint pointer", CheckpointError)
+    with pointer.open("rb") as f:
+        name = f.read(64).decode("utf-8", "replace").strip()
+    if not STEP_NAME.fullmatch(name):
+        raise CheckpointError(f"{pointer}: names {name!r}, not a step folder of {p / CHECKPOINTS} "
+                              "(expected step-NNNNNN)")
+    target = p / CHECKPOINTS / name
     if not (target / CONFIG).is_file():
         raise CheckpointError(f"{pointer}: points to {target.name}, which is missing or incomplete")
     return target
@@ -291,14 +312,29 @@ def find_checkpoint(path: str | Path) -> Path:
 
 def read_config(ckpt: Path) -> dict[str, Any]:
     """Read a checkpoint's ``config.json``."""
+    return _read_json(ckpt / CONFIG)
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of a checkpoint, with one-line errors (also for a file removed while read)."""
+    regular_file(_present(path), "JSON file", CheckpointError)
     try:
-        return json.loads((ckpt / CONFIG).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{ckpt / CONFIG}: unreadable: {e}") from None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError
+        raise CheckpointError(f"{path}: unreadable: {type(e).__name__}: {e}") from None
+
+
+def _present(path: Path) -> Path:
+    """``path``; a ``CheckpointError`` saying so when its checkpoint folder was pruned meanwhile."""
+    if not path.parent.exists():
+        raise CheckpointError(f"{path.parent}: removed while being read (a running trainer pruned "
+                              "it); run the command again")
+    return path
 
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     """Read a safetensors file (never executes code) with a one-line error on failure."""
+    regular_file(_present(path), "safetensors file", CheckpointError)
     try:
         return load_file(str(path))
     except (OSError, SafetensorError) as e:
@@ -307,10 +343,12 @@ def read_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def read_training_state(ckpt: Path) -> dict[str, Any]:
     """Read the optimizer, step and RNG state written by ``save_checkpoint``."""
-    if not (ckpt / STATE_JSON).is_file():
+    if not (ckpt / STATE_JSON).exists():
         raise CheckpointError(f"{ckpt}: no training state; it cannot be resumed")
+    skeleton = _read_json(ckpt / STATE_JSON)
+    tensors = read_tensors(ckpt / STATE)
     try:
-        skeleton = json.loads((ckpt / STATE_JSON).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{ckpt / STATE_JSON}: unreadable: {e}") from None
-    return unflatten_state(skeleton, read_tensors(ckpt / STATE))
+        return unflatten_state(skeleton, tensors)
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
+        raise CheckpointError(f"{ckpt / STATE_JSON}: malformed training state: {type(e).__name__}: "
+                              f"{e}") from None
