@@ -151,7 +151,9 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
         raise CheckpointError(f"{saved.path}: training state: step {step!r} is not a step count")
     try:
         for name, opt in optimizers.items():
+            fresh = [dict(g) for g in opt.param_groups]
             opt.load_state_dict(state["optimizers"][name])
+            _check_optimizer(opt, fresh, f"{saved.path}: optimizer {name!r}")
             if id(opt) in run.model.grad_scalers and name in state.get("scalers", {}):
                 run.model.grad_scalers[id(opt)].load_state_dict(state["scalers"][name])
         if run.ema is not None:
@@ -166,6 +168,35 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
                               f"{type(e).__name__}: {e}".splitlines()[0]) from None
     run.step = step
     run.checkpoint = saved.path
+
+
+def _same_kind(got: Any, want: Any) -> bool:
+    """``got`` (restored) is of the kind of ``want`` (a fresh optimizer's setting)."""
+    if isinstance(want, bool) or want is None:
+        return got is None or isinstance(got, bool)
+    if isinstance(want, (int, float)):
+        return isinstance(got, (int, float)) and not isinstance(got, bool)
+    if isinstance(want, (list, tuple)):
+        return isinstance(got, (list, tuple)) and len(got) == len(want) and all(
+            _same_kind(g, w) for g, w in zip(got, want, strict=True))
+    return isinstance(got, type(want))
+
+
+def _check_optimizer(opt: torch.optim.Optimizer, fresh: list[dict[str, Any]], where: str) -> None:
+    """Refuse restored settings or state that the next step would trip over (a tampered file)."""
+    for group, want in zip(opt.param_groups, fresh, strict=True):
+        for key, value in want.items():
+            if key != "params" and not _same_kind(group.get(key), value):
+                raise CheckpointError(f"{where}: setting {key} = {group.get(key)!r}, expected a value "
+                                      f"like {value!r}")
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                fits = (isinstance(value, torch.Tensor) and value.shape in (p.shape, torch.Size()) and
+                        value.is_floating_point()) or (isinstance(value, (int, float)) and
+                                                       not isinstance(value, bool))
+                if not fits:
+                    raise CheckpointError(f"{where}: state {key} does not fit a parameter of shape "
+                                          f"{list(p.shape)}")
 
 
 def stop_if_diverged(run: TrainingRun, metrics: Mapping[str, float | torch.Tensor], weights: bool) -> None:
@@ -189,7 +220,7 @@ def stop_if_diverged(run: TrainingRun, metrics: Mapping[str, float | torch.Tenso
     kept = f"the last finite checkpoint {run.checkpoint} is kept" if run.checkpoint else \
         "no checkpoint was written"
     raise TrainingDiverged(f"training diverged at step {run.step}: {bad[0]} = {bad[1]}; {kept} "
-                           "(lower the learning rate, or resume from it with other options)")
+                           "(a learning rate too high?)")
 
 
 def _as_floats(metrics: Mapping[str, float | torch.Tensor]) -> dict[str, float]:
