@@ -39,8 +39,9 @@ test: install  ## run the whole test suite
 bench: install  ## print the benchmark figures
 	$(BIN)/python benchmarks/train_overhead.py
 
-lint: install
+lint: install  ## ruff, and mypy over the core and the first-party plugins ([tool.mypy] in pyproject.toml)
 	$(BIN)/ruff check core plugins exporters examples tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -333,7 +333,11 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genforge {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an error, also print the full chain "
                         "of causes (as GENFORGE_DEBUG=1); may be given anywhere on the line")
-    parser.set_defaults(handler=lambda a: (parser.print_help(), 0)[1], plugins=plugins)
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=show_help, plugins=plugins)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("train", help="train a model", description="Train a model from a TOML "

@@ -270,7 +270,7 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
         raise ConfigError(f"model.name: missing; choose one of: {names}")
     entry = plugins.get("models", str(model_section["name"]))
     if defaults:
-        raw = merge_under(family_defaults(entry.options.get("defaults") or {}, raw), raw)
+        raw = merge_under(family_defaults(dict(entry.defaults), raw), raw)
     if not strict:
         known = set(RunConfig.model_fields)
         for key in sorted(set(raw) - known):

@@ -20,7 +20,7 @@ from genforge_onnx.build import build_verified
 from genforge_onnx.files import cleanup_on_error, make_dirs, save_checked
 from genforge_onnx.options import ExportOptions
 
-TRITON_TYPES = {
+TRITON_TYPES: dict[int, str] = {
     TensorProto.FLOAT: "TYPE_FP32", TensorProto.FLOAT16: "TYPE_FP16", TensorProto.DOUBLE: "TYPE_FP64",
     TensorProto.INT64: "TYPE_INT64", TensorProto.INT32: "TYPE_INT32", TensorProto.UINT8: "TYPE_UINT8",
     TensorProto.INT8: "TYPE_INT8", TensorProto.BOOL: "TYPE_BOOL",
