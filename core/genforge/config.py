@@ -17,7 +17,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -85,7 +85,7 @@ class Section(BaseModel):
 
     name: str
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, object]:
         """The section's options without ``name``."""
         return dict(self.model_extra or {})
 
@@ -100,7 +100,7 @@ class RunConfig(BaseModel):
     model: Section
     data: Section = Field(default_factory=lambda: Section(name=DEFAULT_DATA))
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
-    sampler: dict[str, Any] = Field(default_factory=dict)
+    sampler: dict[str, object] = Field(default_factory=dict)
 
 
 @dataclass
@@ -113,7 +113,7 @@ class ResolvedConfig:
     #: the sample-time options (``None`` for a model that registered none)
     sampler: BaseModel | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The full config as JSON-ready data (defaults filled in)."""
         d = self.run.model_dump(mode="json", exclude={"model", "data"})
         d["model"] = {"name": self.run.model.name, **self.model.model_dump(mode="json")}
@@ -135,7 +135,7 @@ def _describe_error(err: ValidationError, prefix: str = "") -> str:
     return f"{loc} = {value!r}: {e['msg'][0].lower()}{e['msg'][1:]}"
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str) -> object:
     """Parse a ``--set`` value as a TOML value (``3``, ``true``, ``[1, 2]``), else a string.
 
     A value holding a line break or another control character is refused: TOML would read
@@ -150,7 +150,7 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def apply_override(raw: dict[str, Any], assignment: str) -> None:
+def apply_override(raw: dict[str, object], assignment: str) -> None:
     """Apply one ``section.key=value`` override to a raw config dict in place."""
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
@@ -165,7 +165,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = parse_value(value.strip())
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def read_toml(path: str | Path) -> dict[str, object]:
     """Read a TOML config file, with one-line errors for a missing or malformed file."""
     p = regular_file(path, "config file", ConfigError)
     try:
@@ -179,14 +179,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: nested too deeply") from None
 
 
-def _number_kinds(annotation: Any) -> set[type]:
+def _number_kinds(annotation: object) -> set[type]:
     """The numeric types (int, float) a field annotation accepts, and bool when it does."""
     args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
         else (annotation,)
     return {a for a in args if a in (int, float, bool)}
 
 
-def check_numbers(cls: type[BaseModel], options: Any, where: str) -> None:
+def check_numbers(cls: type[BaseModel], options: object, where: str) -> None:
     """Refuse what pydantic would coerce: a boolean for a number field, and any NaN or infinity.
 
     ``true`` for ``trainer.steps`` would otherwise train 1 step, and ``inf`` passes ``gt=0``.
@@ -207,7 +207,7 @@ def check_numbers(cls: type[BaseModel], options: Any, where: str) -> None:
             _check_finite(value, name)
 
 
-def _check_finite(value: Any, name: str) -> None:
+def _check_finite(value: object, name: str) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{name} = {value!r}: expected a finite number")
     if isinstance(value, (list, tuple)):
@@ -218,7 +218,7 @@ def _check_finite(value: Any, name: str) -> None:
             _check_finite(item, f"{name}.{key}")
 
 
-def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+def _section(raw: dict[str, object], key: str) -> dict[str, object]:
     """``raw[key]`` as a dict (created when missing); ``ConfigError`` when it is a value, not a section."""
     section = raw.setdefault(key, {})
     if not isinstance(section, dict):
@@ -226,16 +226,17 @@ def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
     return section
 
 
-def merge_under(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def merge_under(base: dict[str, object], top: dict[str, object]) -> dict[str, object]:
     """Deep-merge ``top`` over ``base`` (``top`` wins), returning a new dict."""
     out = copy.deepcopy(base)
     for k, v in top.items():
-        out[k] = merge_under(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        old = out.get(k)
+        out[k] = merge_under(old, v) if isinstance(v, dict) and isinstance(old, dict) else v
     return out
 
 
 def validate_section(
-    cls: type[BaseModel], options: dict[str, Any], where: str, strict: bool = True
+    cls: type[BaseModel], options: dict[str, object], where: str, strict: bool = True
 ) -> BaseModel:
     """Validate a plugin section; unknown keys are errors (``strict``) or warnings."""
     fields = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
@@ -253,7 +254,7 @@ def validate_section(
         raise ConfigError(_describe_error(e, where)) from None
 
 
-def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = True,
+def resolve(raw: dict[str, object] | RunConfig, plugins: Plugins, strict: bool = True,
             defaults: bool = True) -> ResolvedConfig:
     """Validate a raw config against the core schema and the named plugins' config classes.
 
@@ -280,7 +281,8 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
         trainer = raw.get("trainer")
         for key in sorted(set(trainer if isinstance(trainer, dict) else ()) - trainer_fields):
             warnings.warn(f"trainer.{key}: unknown key (ignored)", stacklevel=2)
-            raw["trainer"].pop(key)
+            assert isinstance(trainer, dict)
+            trainer.pop(key)
     check_numbers(RunConfig, raw, "")
     try:
         run = RunConfig.model_validate(raw)
@@ -299,25 +301,30 @@ def resolve(raw: dict[str, Any] | RunConfig, plugins: Plugins, strict: bool = Tr
     return ResolvedConfig(run=run, model=model_cfg, data=data_cfg, sampler=sampler_cfg)
 
 
-def family_defaults(suggested: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def family_defaults(suggested: dict[str, object], raw: dict[str, object]) -> dict[str, object]:
     """The sections a family suggests for ``raw``: its defaults plus those for the chosen data source.
 
     The family's data section applies only while the user keeps its data source.
     """
     suggested = copy.deepcopy(suggested)
-    per_data = suggested.pop("per_data", {})  # {data source name: sections} suggested for that source
-    data_default = suggested.get("data", {})
-    user_data = raw.get("data", {}) if isinstance(raw.get("data"), dict) else {}
+    per_data = _dict(suggested.pop("per_data", {}))  # {data source name: sections} for that source
+    data_default = _dict(suggested.get("data"))
+    user_data = _dict(raw.get("data"))
     if user_data.get("name", data_default.get("name", DEFAULT_DATA)) != data_default.get(
         "name", DEFAULT_DATA
     ):
         suggested.pop("data", None)
     chosen = user_data.get("name", data_default.get("name", DEFAULT_DATA))
-    return merge_under(suggested, per_data.get(chosen, {}))
+    return merge_under(suggested, _dict(per_data.get(str(chosen))))
+
+
+def _dict(value: object) -> dict[str, object]:
+    """``value`` if it is a dict (a config section), else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def build_raw(
-    config: str | Path | dict[str, Any] | None = None,
+    config: str | Path | dict[str, object] | None = None,
     *,
     model: str | None = None,
     data: str | None = None,
@@ -325,9 +332,9 @@ def build_raw(
     out: str | None = None,
     device: Literal["auto", "cpu", "cuda"] | str | None = None,
     overrides: list[str] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Combine a TOML file or dict with command-line style flags into one raw config."""
-    raw: dict[str, Any] = {}
+    raw: dict[str, object] = {}
     if isinstance(config, dict):
         raw = copy.deepcopy(config)
     elif config is not None:
@@ -336,7 +343,7 @@ def build_raw(
         if value is not None:
             if _section(raw, key).get("name") not in (None, value):
                 raw[key] = {}
-            raw[key]["name"] = value
+            _section(raw, key)["name"] = value
     if steps is not None:
         _section(raw, "trainer")["steps"] = steps
     if device is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import torch
 from pydantic import BaseModel
@@ -94,13 +94,12 @@ class GenerativeModel(nn.Module):
             scaler.step(optimizer)
             scaler.update()
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
-                 noise: StepNoise | None = None, options: BaseModel | None = None) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Map latents ``z`` (and labels) to samples in the data's value range.
 
-        An iterative family draws its per-step noise from ``noise`` (``noise.next()`` or
-        ``noise.draw(j)``) and reads its sample-time ``options``; a one-shot family may
-        leave both out of its signature.
+        An iterative family adds the keyword-only ``noise`` and ``options`` of
+        ``SamplesInALoop.generate``: it draws its per-step noise from ``noise``
+        (``noise.next()`` or ``noise.draw(j)``) and reads its sample-time ``options``.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement generate")
 
@@ -193,8 +192,8 @@ class GenerativeModel(nn.Module):
     def generate_with(self, z: torch.Tensor, labels: torch.Tensor | None, noise: StepNoise,
                       options: BaseModel | None) -> torch.Tensor:
         """Call ``generate``, passing ``noise`` and ``options`` only if its signature takes them."""
-        if _takes_noise(type(self)):
-            return self.generate(z, labels, noise=noise, options=options)
+        if _takes_noise(type(self).generate):
+            return cast(SamplesInALoop, self).generate(z, labels, noise=noise, options=options)
         return self.generate(z, labels)
 
     def describe(self) -> dict[str, Any]:
@@ -202,8 +201,17 @@ class GenerativeModel(nn.Module):
         return {"parameters": sum(p.numel() for p in self.parameters())}
 
 
+class SamplesInALoop(Protocol):
+    """The ``generate`` of a family that samples in a loop (its extra keywords are keyword-only)."""
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
+                 noise: StepNoise | None = None, options: BaseModel | None = None) -> torch.Tensor:
+        """Samples from latents ``z``, with per-step noise from ``noise`` and sample-time ``options``."""
+        ...
+
+
 @functools.cache
-def _takes_noise(cls: type) -> bool:
-    """Whether ``cls.generate`` has the keyword-only ``noise`` and ``options`` parameters."""
-    params = inspect.signature(cls.generate).parameters
+def _takes_noise(generate: Callable[..., torch.Tensor]) -> bool:
+    """Whether a ``generate`` has the keyword-only ``noise`` and ``options`` parameters."""
+    params = inspect.signature(generate).parameters
     return "noise" in params and "options" in params

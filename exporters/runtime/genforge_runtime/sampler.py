@@ -57,7 +57,7 @@ class Sampler:
         self.defaults: samplers.Settings | None = None
         self.null_label: int | None = None
         if self.iterative:
-            spec = info.get("sampling")
+            spec = info.get("sampling") or {}
             try:
                 self.process = samplers.Process.from_dict(dict(spec["process"]))
                 self.defaults = samplers.Settings(**spec["defaults"]).check(self.process)
