@@ -71,7 +71,7 @@ def core_venv(tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("venv") / "env"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
     run_ok([sys.executable, "-m", "venv", str(venv)])
-    runtime = ROOT / "exporters" / "runtime"  # the core's numpy-only seed contract and samplers
+    runtime = ROOT / "exporters" / "runtime"  # the core's numpy-only seed contract, samplers, pictures
     run_ok([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch", str(runtime), str(ROOT)])
     return venv
 

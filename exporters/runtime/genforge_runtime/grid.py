@@ -1,4 +1,8 @@
-"""Tiling samples into one image and writing it as PNG (Pillow, the optional ``png`` extra)."""
+"""Samples as one picture: image grids and 2-D scatter plots, written as PNG (Pillow, the ``png`` extra).
+
+numpy only; ``genforge`` draws its grids and scatter plots with these functions too, so
+``genforge sample`` and ``genforge-run`` write the same pictures.
+"""
 
 from __future__ import annotations
 
@@ -41,13 +45,37 @@ def to_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, min_side:
     return grid
 
 
+def scatter(points: np.ndarray, size: int = 384, limit: float | None = None) -> np.ndarray:
+    """Render ``[N, 2]`` points as a white ``[size, size, 3]`` uint8 image with dark dots."""
+    p = np.asarray(points, dtype=np.float64)
+    lim = limit or float(np.abs(p).max() * 1.1 + 1e-9)
+    img = np.full((size, size, 3), 255, dtype=np.uint8)
+    ij = np.clip(((p / lim + 1.0) / 2.0 * (size - 1)).round().astype(int), 0, size - 1)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            img[np.clip(size - 1 - ij[:, 1] + di, 0, size - 1), np.clip(ij[:, 0] + dj, 0, size - 1)] = (
+                30, 60, 160)
+    return img
+
+
+def is_points(samples: np.ndarray) -> bool:
+    """True for ``[N, 2]`` samples (2-D data), which are drawn as a scatter plot."""
+    return samples.ndim == 2 and samples.shape[1] == 2
+
+
+def picture(samples: np.ndarray, layout: str, nrow: int | None = None) -> np.ndarray:
+    """The PNG picture of ``samples``: a scatter plot for 2-D points, else an image grid."""
+    x = np.asarray(samples)
+    return scatter(x) if is_points(x) else to_grid(to_uint8_nhwc(x, layout), nrow)
+
+
 def save_png(samples: np.ndarray, layout: str, path: str | Path, nrow: int | None = None) -> Path:
-    """Write ``samples`` as a PNG grid; ``RuntimeError`` with an install hint without Pillow."""
+    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow)."""
     try:
         from PIL import Image
     except ImportError:
         raise RuntimeError(PNG_HINT) from None
-    grid = to_grid(to_uint8_nhwc(samples, layout), nrow)
+    grid = picture(samples, layout, nrow)
     p = Path(path)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(p)
     return p
