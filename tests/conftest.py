@@ -62,17 +62,35 @@ def run_ok_fixture():
 
 
 @pytest.fixture(scope="session")
-def core_venv(tmp_path_factory) -> Path:
-    """A fresh virtualenv with torch (pinned) and the core only, shared by the session's tests.
+def wheelhouse(tmp_path_factory) -> Path:
+    """The six distributions built as wheels (``pip wheel --no-deps``), as a release ships them."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    projects = [ROOT, *sorted(p.parent for group in ("plugins", "exporters", "examples")
+                              for p in (ROOT / group).glob("*/pyproject.toml"))]
+    run_ok([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
+            "--no-build-isolation", "-w", str(out), *projects])
+    return out
 
-    Tests install plugins into it (test_install, test_catalogue, test_scaffold); each
-    installs a different distribution, so their order does not matter.
+
+def wheel(wheelhouse: Path, distribution: str) -> Path:
+    """The wheel file of ``distribution`` in ``wheelhouse``."""
+    return next(wheelhouse.glob(f"{distribution.replace('-', '_')}-*.whl"))
+
+
+@pytest.fixture(scope="session")
+def core_venv(tmp_path_factory, wheelhouse) -> Path:
+    """A fresh virtualenv outside the repository with torch (pinned) and the core's wheels only.
+
+    The core's wheels are genforge and genforge-runtime (its numpy-only seed contract,
+    samplers and pictures), given as files so that no other distribution of those names
+    can be chosen. Tests install plugins into it (test_install, test_catalogue,
+    test_scaffold); each installs a different distribution, so their order does not matter.
     """
     venv = tmp_path_factory.mktemp("venv") / "env"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
     run_ok([sys.executable, "-m", "venv", str(venv)])
-    runtime = ROOT / "exporters" / "runtime"  # the core's numpy-only seed contract, samplers, pictures
-    run_ok([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch", str(runtime), str(ROOT)])
+    run_ok([*pip, "install", "-c", str(ROOT / "constraints.txt"), "torch",
+            wheel(wheelhouse, "genforge"), wheel(wheelhouse, "genforge-runtime")])
     return venv
 
 

@@ -361,7 +361,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="sample a trained model to a PNG grid or .npy file")
     p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
     p.add_argument("--no-ema", action="store_true", help="use the raw weights even if the run kept an EMA")
-    p.add_argument("-n", type=count, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", type=count, default=64, help="number of samples (default 64); with "
+                   "--class-sweep: rows, each one latent under every class")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")

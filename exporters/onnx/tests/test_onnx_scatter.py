@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from genforge_runtime.cli import main as run_main
 from PIL import Image
 
 import genforge
 from genforge.cli import main
+from genforge_runtime.cli import main as run_main
 
 
 def test_genforge_run_writes_a_scatter_png_for_2d_data(tmp_path, capsys):

@@ -1,0 +1,142 @@
+"""Docs that test themselves: option tables against the config classes, the synopsis against the
+parser, the run-folder listing against a real run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+from pydantic import BaseModel
+
+import genforge
+from genforge.catalogue import read_catalogue
+from genforge.cli import build_parser
+from genforge.config import TrainerConfig
+from genforge.plugins import default_plugins
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "guide.md"
+
+
+def section(text: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of any level."""
+    start = text.index(heading + "\n") + len(heading) + 1
+    nxt = re.search(r"^#{1,6} ", text[start:], re.M)
+    return text[start: start + nxt.start()] if nxt else text[start:]
+
+
+def table_rows(text: str) -> dict[str, str]:
+    """``{option: default cell}`` of the ``| option | default | meaning |`` table ``text`` starts
+    with; grouped rows (``| `a`, `b` | 1, 2 | ...``) give one entry per option."""
+    rows: dict[str, str] = {}
+    lines = text.lstrip().splitlines()
+    for line in lines[: next((i for i, ln in enumerate(lines) if not ln.startswith("|")), len(lines))]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        keys = [k.strip().strip("`") for k in cells[0].split(",")]
+        defaults = [d.strip() for d in cells[1].split(", ")] if len(keys) > 1 else [cells[1]]
+        if len(defaults) != len(keys):
+            defaults = [cells[1]] * len(keys)
+        rows.update(zip(keys, defaults, strict=True))
+    return rows
+
+
+def same_default(cell: str, value: Any) -> bool:
+    """Whether a table's default cell shows ``value`` (`` `x` `` or ``x``, a note in brackets allowed)."""
+    text = re.sub(r"\s*\(.*\)$", "", cell).strip().strip("`")
+    if isinstance(value, bool):
+        return text == str(value).lower()
+    if isinstance(value, (int, float)):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    if isinstance(value, list):
+        return text == repr(value).replace("'", '"')
+    return text == ('""' if value == "" else str(value))
+
+
+def mismatches(rows: dict[str, str], config_cls: type[BaseModel]) -> list[str]:
+    """What a documented table gets wrong about ``config_cls``: missing, extra, wrong defaults."""
+    problems = []
+    for name, field in config_cls.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default
+        if name not in rows:
+            problems.append(f"{name}: not documented")
+        elif not same_default(rows[name], default):
+            problems.append(f"{name}: documented default {rows[name]} but the default is {default!r}")
+    fields = config_cls.model_fields
+    problems += [f"{name}: documented but not an option" for name in rows if name not in fields]
+    return problems
+
+
+def trainer_rows() -> dict[str, str]:
+    text = section(GUIDE.read_text(), "### `[trainer]`")
+    return table_rows(text[text.index("| key |"):])
+
+
+def test_the_trainer_table_is_the_trainer_config():
+    assert mismatches(trainer_rows(), TrainerConfig) == []
+
+
+def test_a_trainer_option_without_a_doc_line_fails_the_check():
+    patched = pydantic.create_model("Patched", __base__=TrainerConfig,
+                                    warmup_steps=(int, pydantic.Field(100, ge=0)))
+    assert mismatches(trainer_rows(), patched) == ["warmup_steps: not documented"]
+    changed = pydantic.create_model("Changed", __base__=TrainerConfig, log_every=(int, 25))
+    assert mismatches(trainer_rows(), changed) == [
+        "log_every: documented default 10 but the default is 25"]
+
+
+@pytest.mark.parametrize("entry", [e for e in read_catalogue() if e.models], ids=lambda e: e.name)
+def test_each_family_readme_documents_its_options(entry):
+    readme = (entry.local_folder(ROOT) / "README.md").read_text()
+    rows = table_rows(readme[readme.index("| option | default | meaning |"):])
+    for model in entry.models:
+        config_cls = default_plugins().get("models", model).config_cls
+        assert mismatches(rows, config_cls) == [], f"{entry.name} README vs {model}"
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "export", "eval"])
+def test_the_synopsis_lists_every_option(command):
+    block = section(GUIDE.read_text(), "## Command line")
+    lines = block[block.index(f"genforge {command} "):]
+    synopsis = lines[: re.search(r"\ngenforge (?!" + command + r" )", lines).start()]
+    parser = build_parser(default_plugins())
+    sub = next(a for a in parser._subparsers._group_actions if command in a.choices).choices[command]
+    options = [a.option_strings[-1] for a in sub._actions if a.option_strings and a.dest != "help"]
+    assert [o for o in options if o not in synopsis] == []
+
+
+def listing(text: str) -> set[str]:
+    """Paths of the documented run folder (``step-NNNNNN`` kept as a pattern)."""
+    block = section(text, "## The run folder")
+    start = block.index("RUN_DIR/\n") + len("RUN_DIR/\n")
+    block = block[start: block.index("```", start)]
+    paths, folder = set(), ""
+    for line in block.splitlines():
+        name = line[:36].strip()
+        if not name:
+            continue  # the description goes on
+        if line.startswith("    "):
+            name = folder + name
+        elif name.endswith("/"):
+            folder = name
+            continue
+        paths.add(re.sub(r"step-\d{6}", "step-N", name))
+    return paths
+
+
+def test_the_run_folder_listing_is_a_real_run(tmp_path):
+    genforge.train({"model": {"name": "gan", "latent_dim": 8, "ngf": 8, "ndf": 8},
+                    "data": {"name": "digits", "size": 8}, "out": str(tmp_path / "run"),
+                    "trainer": {"steps": 2, "batch_size": 32, "progress": False, "ema_decay": 0.9,
+                                "loggers": ["tensorboard"]}})
+    real = {re.sub(r"step-\d{6}", "step-N", str(p.relative_to(tmp_path / "run")))
+            for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    real = {re.sub(r"tfevents\..*", "tfevents.*", p) for p in real}
+    assert listing(GUIDE.read_text()) == real
