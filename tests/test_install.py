@@ -77,7 +77,7 @@ def test_from_wheels_install_gan_train_sample_eval_export_and_run_without_torch(
     run([sys.executable, "-m", "venv", str(runtime)])
     rpip = [str(runtime / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
     run([*rpip, "install", f"{next(wheelhouse.glob('genforge_runtime-*.whl'))}[cpu,png]"])
-    installed = run([*rpip, "list", "--format=freeze"]).stdout.lower()
+    installed = run([str(runtime / "bin" / "python"), "-m", "pip", "list", "--format=freeze"]).stdout.lower()
     assert "onnxruntime==" in installed and "torch" not in installed and "onnxruntime-gpu" not in installed
     run([*rpip, "check"])
     out = venv_run(runtime, "genforge-run", onnx_file, "-n", "16", "--seed", "0", "--out",
