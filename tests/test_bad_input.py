@@ -148,6 +148,8 @@ CASES = {
         [item.__setitem__(1, {"__dict__": [["cpu", 5]]}) for item in d["__dict__"] if item[0] == "rng"],
         d)[1]),
         ["train", "--out", r, "--resume", "--steps", "3"])[1], "training state does not match this model"),
+    "extractor is a FIFO": (lambda r, t: (os.mkfifo(t), ["eval", r, "--extractor", t])[1],
+                            "not a regular file"),
     # item 9: export options
     "--option fp16=maybe": (lambda r, t: ["export", r, "--out", t, "--option", "fp16=maybe"],
                             "fp16 = 'maybe': expected true or false"),

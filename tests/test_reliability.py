@@ -22,7 +22,7 @@ import genforge
 from genforge import runlog
 from genforge.checkpoint import find_checkpoint, read_tensors
 from genforge.cli import main
-from genforge.errors import TrainingDiverged
+from genforge.errors import CheckpointError, TrainingDiverged
 
 TINY = {
     "model": {"name": "gan", "latent_dim": 8, "ngf": 8, "ndf": 8},
@@ -167,6 +167,21 @@ def test_a_torn_last_log_line_is_skipped_once_and_resume_rewrites_the_log(tmp_pa
     assert sum("torn" in str(w.message) for w in caught) == 1
     lines = log.read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
+
+
+def test_pruning_keeps_the_newest_and_clears_what_interrupted_saves_left(tmp_path):
+    cfg = tiny(tmp_path / "run", steps=2, keep_checkpoints=1)
+    genforge.train(cfg)
+    root = tmp_path / "run" / "checkpoints"
+    (root / ".latest.tmp-99999").write_text("step-000002\n")  # a kill between write and rename
+    (root / ".tmp-step-000004-99999").mkdir()
+    genforge.train({**cfg, "trainer": {**cfg["trainer"], "steps": 4}}, resume=True)
+    assert sorted(p.name for p in root.iterdir()) == ["latest", "step-000004"]
+
+
+def test_a_reader_is_told_when_its_checkpoint_was_pruned_meanwhile(tmp_path):
+    with pytest.raises(CheckpointError, match="removed while being read .a running trainer pruned it"):
+        read_tensors(tmp_path / "step-000002" / "model.safetensors")
 
 
 def test_log_lines_are_strict_json_with_the_reason_for_null():

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from genforge.errors import GenforgeError
+from genforge.files import regular_file
 from genforge.metrics.convnet import ConvNet
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ _CACHE: dict[tuple[str, int], FeatureExtractor] = {}
 def _read(p: Path) -> FeatureExtractor:
     from safetensors import SafetensorError, safe_open
 
+    regular_file(p, "feature extractor file")
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = f.metadata() or {}
