@@ -103,8 +103,8 @@ CASES = {
                            "File exists"),
     "--out is a folder": (lambda r, t: ((t / "s.npy").mkdir(parents=True),
                                         ["sample", r, "--out", t / "s.npy"])[1], "Is a directory"),
-    "full disk": (lambda r, t: ((t.with_suffix(".npy")).symlink_to("/dev/full"),
-                                ["sample", r, "--out", t.with_suffix(".npy")])[1], "No space left on device"),
+    "full disk": (lambda r, t: ((t.with_suffix(".png")).symlink_to("/dev/full"),
+                                ["sample", r, "--out", t.with_suffix(".png")])[1], "No space left on device"),
     "eval --json into a missing folder": (lambda r, t: ["eval", r, "--json", t / "no" / "x.json"],
                                           "its folder does not exist"),
     # items 5-9: tampered checkpoints

@@ -54,7 +54,7 @@ def test_extractor_files_are_checked(tmp_path):
     junk.write_bytes(b"\x80\x04not safetensors")
     with pytest.raises(GenforgeError, match="not a readable safetensors file"):
         load_extractor(junk)
-    with pytest.raises(GenforgeError, match="no such file"):
+    with pytest.raises(GenforgeError, match="feature extractor file not found"):
         load_extractor(tmp_path / "missing.safetensors")
 
 

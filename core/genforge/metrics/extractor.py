@@ -123,9 +123,7 @@ def _decode(value: str) -> Any:
 def load_extractor(path: str | os.PathLike[str]) -> FeatureExtractor:
     """Read an extractor file written by ``save_extractor`` (safetensors, no pickle)."""
     p = Path(path).expanduser()
-    key = (str(p.resolve()), p.stat().st_mtime_ns) if p.is_file() else None
-    if key is None:
-        raise GenforgeError(f"feature extractor {str(p)!r}: no such file")
+    key = (str(p.resolve()), regular_file(p, "feature extractor file").stat().st_mtime_ns)
     cached = _CACHE.get(key)
     if cached is None:
         cached = _CACHE[key] = _read(p)
@@ -138,7 +136,6 @@ _CACHE: dict[tuple[str, int], FeatureExtractor] = {}
 def _read(p: Path) -> FeatureExtractor:
     from safetensors import SafetensorError, safe_open
 
-    regular_file(p, "feature extractor file")
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = f.metadata() or {}
