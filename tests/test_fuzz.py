@@ -252,12 +252,15 @@ def mutate(data, draw):
     return out
 
 
+def mutate_file(path, draw):
+    path.write_text(json.dumps(mutate(json.loads(path.read_text()), draw)))
+
+
 @FUZZ
 @given(data=st.data())
 def test_config_json_mutations(data, sandbox, capsys):
     run, out = sandbox()
-    path = run / CKPT / "config.json"
-    path.write_text(json.dumps(mutate(json.loads(path.read_text()), data.draw)))
+    mutate_file(run / CKPT / "config.json", data.draw)
     check(main, ["sample", run, "-n", "2", "--out", out / "s.npy"], capsys)
 
 
@@ -265,8 +268,7 @@ def test_config_json_mutations(data, sandbox, capsys):
 @given(data=st.data())
 def test_training_state_mutations(data, sandbox, capsys):
     run, out = sandbox()
-    path = run / CKPT / "training_state.json"
-    path.write_text(json.dumps(mutate(json.loads(path.read_text()), data.draw)))
+    mutate_file(run / CKPT / "training_state.json", data.draw)
     check(main, ["train", "--out", run, "--resume", "--steps", "3"], capsys, codes=(0, 2, 3))
 
 

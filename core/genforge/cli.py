@@ -18,28 +18,11 @@ from genforge.errors import GenforgeError, debug_enabled, report
 from genforge.limits import check_fits
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
+from genforge_runtime.arguments import count, seed
 
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
-#: Seeds every library genforge hands them to accepts (torch, numpy, Python).
-MAX_SEED = 2**63 - 1
 DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:\d+)?)")
-
-
-def count(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def seed(text: str) -> int:
-    """An argparse type: a seed from 0 to 2**63 - 1."""
-    value = _integer(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {text!r}")
-    return value
 
 
 def device(text: str) -> str:
@@ -47,13 +30,6 @@ def device(text: str) -> str:
     if not DEVICE_PATTERN.fullmatch(text):
         raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
     return text
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def sampler_changes(assignments: Sequence[str] | None) -> dict[str, Any]:

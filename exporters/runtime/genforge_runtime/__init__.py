@@ -10,8 +10,21 @@ its whole contract.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from genforge_runtime.errors import NotAGenforgeModel, RuntimeUnavailable
-from genforge_runtime.sampler import Sampler, load
+
+if TYPE_CHECKING:
+    from genforge_runtime.sampler import Sampler, load
 
 __version__ = "0.1.0"
 __all__ = ["NotAGenforgeModel", "RuntimeUnavailable", "Sampler", "load", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Sampler`` and ``load`` load numpy on first use: the package's argument types stay cheap."""
+    if name in ("Sampler", "load"):
+        from genforge_runtime import sampler
+
+        return getattr(sampler, name)
+    raise AttributeError(f"module 'genforge_runtime' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genforge_runtime.arguments import count, seed
 from genforge_runtime.backend import check_onnxruntime
 from genforge_runtime.errors import printable, report
 from genforge_runtime.grid import save_png
@@ -21,8 +22,6 @@ from genforge_runtime.sampler import OPTION_NAMES, load
 #: Samples per session call unless ``--batch-size`` says otherwise.
 DEFAULT_BATCH = 1000
 
-#: The largest seed numpy's generators take here (as ``genforge sample``).
-MAX_SEED = 2**63 - 1
 
 
 def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | int | None, int | None]:
@@ -52,29 +51,6 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
                          f"divisor of {n} labels")
     per = n // len(wanted)
     return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
-
-
-def count(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def seed(text: str) -> int:
-    """An argparse type: a seed from 0 to 2**63 - 1."""
-    value = _integer(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63-1, got {text!r}")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def memory_limit() -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -51,5 +52,13 @@ def check_values(info: dict[str, Any], path: str | Path) -> None:
         bad.append(f"sample_shape {shape!r}")
     if info["output_dtype"] not in OUTPUT_DTYPES:
         bad.append(f"output_dtype {info['output_dtype']!r}")
+    span = info.get("output_range")
+    if span is not None and not (isinstance(span, list) and len(span) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in span)
+            and span[0] < span[1]):
+        bad.append(f"output_range {span!r}")
+    names = info.get("class_names", [])
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        bad.append(f"class_names {names!r}")
     if bad:
         raise NotAGenforgeModel(f"{path}: genforge manifest value out of range: {', '.join(bad)}")
