@@ -77,6 +77,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return launch_torchrun(args.nproc, args.argv)
+    if args.out and "RANK" not in os.environ:
+        from genforge.runlock import check_free
+
+        check_free(args.out)  # a second trainer stops before torch loads
 
     from genforge.api import train
 

@@ -70,3 +70,13 @@ class RunLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+
+
+def check_free(run_dir: str | Path) -> None:
+    """Raise ``RunLocked`` at once if a trainer holds ``run_dir`` (cheap: the CLI calls it before torch).
+
+    The trainer takes the lock itself later; this only spares a second trainer the start-up.
+    """
+    if (Path(run_dir) / LOCK_FILE).is_file():
+        with RunLock(run_dir):
+            pass
