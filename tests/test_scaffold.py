@@ -84,6 +84,14 @@ def test_cli_writes_the_project_and_refuses_a_registered_name(tmp_path, capsys, 
                    "choose another name (names are global across installed plugins)")
 
 
+def run_project_tests(project: Path, site: Path) -> subprocess.CompletedProcess:
+    """The project's own tests, with ``site`` (where it was installed) on the path; every check must run."""
+    env = {**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-o", "genforge_not_applicable=fail"], cwd=project, env=env, capture_output=True,
+                          text=True)
+
+
 def install_target(project: Path, site: Path) -> None:
     """pip-install a project (no dependencies) into a plain folder, which then acts as site-packages."""
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -98,10 +106,7 @@ def test_generated_project_passes_the_kit_as_generated(tmp_path, kind):
     name = f"scaffolded-{kind}"
     project = write_project(name, kind, tmp_path / "project")
     install_target(project, tmp_path / "site")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-o", "genforge_not_applicable=fail"],
-                         cwd=project, env=env, capture_output=True, text=True)
+    out = run_project_tests(project, tmp_path / "site")
     assert out.returncode == 0, out.stdout + out.stderr
     assert " passed" in out.stdout and "failed" not in out.stdout and "not applicable" not in out.stdout
 
@@ -113,12 +118,10 @@ def test_generated_data_source_passes_the_kit_and_trains(tmp_path, capsys, monke
     assert "a data source registering data source 'quadrants'" in capsys.readouterr().out
     project = tmp_path / "genforge-quadrants"
     install_target(project, tmp_path / "site")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
-                          "genforge_not_applicable=fail"], cwd=project, env=env, capture_output=True,
-                         text=True)
+    out = run_project_tests(project, tmp_path / "site")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "7 passed" in out.stdout
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "OMP_NUM_THREADS": "1"}
     train = ("import genforge\nrun = genforge.train({'model': {'name': 'cgan', 'ngf': 8, 'ndf': 8}, "
              "'data': {'name': 'quadrants', 'n_train': 64}, 'out': 'run', 'trainer': {'steps': 2, "
              "'batch_size': 16, 'progress': False}})\nassert run.data_info.num_classes == 4\n")
@@ -128,44 +131,31 @@ def test_generated_data_source_passes_the_kit_and_trains(tmp_path, capsys, monke
 
 
 @pytest.mark.slow
-def test_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, run_ok):
+@pytest.mark.parametrize(("name", "args", "listed", "summary"), [
+    # No ONNX exporter in this environment: that one check is reported as not applicable.
+    ("fresh-vae", ["--family-kind", "vae"], "models: fresh-vae", "passed, 1 not applicable"),
+    ("fresh-data", ["--kind", "data-source"], "data_sources: fresh-data", "7 passed"),
+])
+def test_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, run_ok, name, args, listed,
+                                                           summary):
     """The venv's own ``genforge plugins new`` (templates shipped as package data), pip, pytest."""
     bin_ = core_venv / "bin"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GENFORGE_STRICT_PLUGINS": "1"}
     env.pop("PYTHONPATH", None)
-    project = tmp_path / "genforge-fresh-vae"
-    run_ok([bin_ / "genforge", "plugins", "new", "fresh-vae", "--family-kind", "vae", "--dir", project],
-           env=env)
+    project = tmp_path / f"genforge-{name}"
+    run_ok([bin_ / "genforge", "plugins", "new", name, *args, "--dir", project], env=env)
     run_ok([bin_ / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
             f"{project}[test]"], env=env)
-    listed = run_ok([bin_ / "genforge", "plugins"], env=env).stdout
-    assert "(genforge-fresh-vae 0.1.0)" in listed and "models: fresh-vae" in listed
+    shown = run_ok([bin_ / "genforge", "plugins"], env=env).stdout
+    assert f"(genforge-{name} 0.1.0)" in shown and listed in shown
     out = subprocess.run([bin_ / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
                          env=env, capture_output=True, text=True)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
-    # No ONNX exporter in this environment: that one check is reported as not applicable.
-    assert "passed, 1 not applicable" in text
-    assert "onnx_matches_pytorch-image]: no 'onnx' exporter is installed (pip install genforge-onnx)" in text
-
-
-@pytest.mark.slow
-def test_data_source_scaffold_pip_install_pytest_in_a_fresh_virtualenv(core_venv, tmp_path, run_ok):
-    """The venv's own ``genforge plugins new --kind data-source``, pip, pytest: every check passes."""
-    bin_ = core_venv / "bin"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GENFORGE_STRICT_PLUGINS": "1"}
-    env.pop("PYTHONPATH", None)
-    project = tmp_path / "genforge-fresh-data"
-    run_ok([bin_ / "genforge", "plugins", "new", "fresh-data", "--kind", "data-source", "--dir", project],
-           env=env)
-    run_ok([bin_ / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-            f"{project}[test]"], env=env)
-    assert "data_sources: fresh-data" in run_ok([bin_ / "genforge", "plugins"], env=env).stdout
-    out = subprocess.run([bin_ / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
-                          "genforge_not_applicable=fail"], cwd=project, env=env, capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "7 passed" in out.stdout
+    assert summary in text and "failed" not in text
+    if "not applicable" in summary:
+        assert ("onnx_matches_pytorch-image]: no 'onnx' exporter is installed (pip install "
+                "genforge-onnx)") in text
 
 
 def test_writing_a_project_does_not_import_torch(tmp_path):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from genforge.capabilities import SupportsLikelihood, supports
+from genforge.entries import Entry
 from genforge.testing import checkpoint_checks, data_checks, export_checks, model_checks, plugin_checks
 from genforge.testing.results import ConformanceError
 from genforge.testing.subject import DATA_KINDS, DataSubject, Registered, Subject
@@ -29,7 +30,7 @@ class Check:
         """The first line of the check function's docstring."""
         return (self.fn.__doc__ or "").strip().splitlines()[0]
 
-    def __call__(self, subject: Registered) -> None:
+    def __call__(self, subject: Registered[Entry[object]]) -> None:
         """Run the check; raises ``ConformanceError`` or ``NotApplicable``."""
         if self.kind is None:
             self.fn(subject)

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from genforge.entries import Entry
 from genforge.plugins import Plugins, default_plugins
 from genforge.testing.checks import Check, checks_for, data_source_checks
 from genforge.testing.results import NotApplicable
@@ -20,7 +21,7 @@ class PytestCheck:
     def __init__(self, check: Check) -> None:
         self.check = check
 
-    def __call__(self, model: Registered) -> None:
+    def __call__(self, model: Registered[Entry[object]]) -> None:
         """Run the check on ``model`` (the ``Subject`` or ``DataSubject`` parameter)."""
         from genforge.testing.pytest_plugin import not_applicable
 

@@ -8,6 +8,7 @@ import re
 from pydantic import BaseModel, ValidationError
 
 from genforge.config import validate_section
+from genforge.entries import Entry
 from genforge.errors import GenforgeError
 from genforge.registrars import REGISTRARS
 from genforge.testing.imports import describe_heavy, entry_point_value, probe_entry_point
@@ -17,13 +18,13 @@ from genforge.testing.subject import Registered
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
-def check_plugin_loads(subject: Registered) -> None:
+def check_plugin_loads(subject: Registered[Entry[object]]) -> None:
     """The plugin loads without error and registers the name with a summary.
 
     The registrar itself checks the arguments when the plugin loads: a wrong one makes
     the plugin fail, which is reported here with the registrar's message.
     """
-    entry = subject.registered()
+    entry = subject.entry
     record = entry.plugin
     if record.error:
         raise ConformanceError(f"plugin {record.name!r} ({record.label}) failed: {record.error}")
@@ -32,9 +33,9 @@ def check_plugin_loads(subject: Registered) -> None:
                                "Fix: pass summary='one line for genforge plugins -v'")
 
 
-def check_entry_module_is_light(subject: Registered) -> None:
+def check_entry_module_is_light(subject: Registered[Entry[object]]) -> None:
     """Loading the plugin (entry module and registration hooks) imports no torch or onnx."""
-    record = subject.registered().plugin
+    record = subject.entry.plugin
     module = entry_point_value(record)
     if module is None:
         raise NotApplicable(f"plugin {record.name!r} was registered in-process, not through "
@@ -53,9 +54,9 @@ def check_entry_module_is_light(subject: Registered) -> None:
                                f"{REGISTRARS[subject.registry].hook}")
 
 
-def check_names_are_unique(subject: Registered) -> None:
+def check_names_are_unique(subject: Registered[Entry[object]]) -> None:
     """No other installed plugin registers the same names; names are command-line friendly."""
-    record = subject.registered().plugin
+    record = subject.entry.plugin
     clashes = [c for c in subject.plugins.conflicts if record.label in c]
     if clashes:
         raise ConformanceError(f"{clashes[0]}. Fix: rename it; names are global across installed "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from genforge.entries import Entry
 from genforge.plugins import Plugins, default_plugins
 from genforge.testing.checks import Check, checks_for, data_source_checks
 from genforge.testing.results import CheckResult, ConformanceError, NotApplicable
@@ -38,7 +39,7 @@ def run_data_checks(
     return _run(subject, data_source_checks(), only, skip)
 
 
-def _run(subject: Registered, checks: list[Check], only: Sequence[str] | None,
+def _run(subject: Registered[Entry[object]], checks: list[Check], only: Sequence[str] | None,
          skip: Sequence[str]) -> list[CheckResult]:
     model = subject.name
     results = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from genforge.data.base import Data, TensorData
     from genforge.model import GenerativeModel
+
+E = TypeVar("E", bound=Entry[object], covariant=True)
 
 #: The two kinds of data every family must handle, as sections of a run config.
 DATA_SECTIONS: dict[str, dict[str, object]] = {
@@ -46,21 +48,23 @@ def _load_data(kind: str, plugins: Plugins) -> Data:
 
 
 @dataclass
-class Registered:
+class Registered(Generic[E]):
     """A registered name under test and the plugins that registered it."""
 
     registry: ClassVar[str] = "models"
+    entry_type: ClassVar[type[Entry[object]]] = ModelEntry
     name: str
     plugins: Plugins = field(default_factory=default_plugins)
 
     def __str__(self) -> str:
         return self.name
 
-    def registered(self) -> Entry[object]:
+    @property
+    def entry(self) -> E:
         """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
         entry = self.plugins.registries[self.registry].get(self.name)
-        if entry is not None:
-            return entry
+        if isinstance(entry, self.entry_type):
+            return cast(E, entry)
         kind = self.registry[:-1].replace("_", " ")
         lines = [f"{kind} {self.name!r} is not registered"]
         lines += broken_plugins(self.plugins)
@@ -71,7 +75,7 @@ class Registered:
 
 
 @dataclass
-class Subject(Registered):
+class Subject(Registered[ModelEntry]):
     """A model name, the plugins that registered it, and kit-level config overrides.
 
     The tiny config is the config class's defaults, then the ``tiny`` dict the plugin
@@ -79,13 +83,6 @@ class Subject(Registered):
     """
 
     overrides: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def entry(self) -> ModelEntry:
-        """The model's registry entry (``ConformanceError`` if it is missing)."""
-        entry = self.registered()
-        assert isinstance(entry, ModelEntry)
-        return entry
 
     @property
     def conditional(self) -> bool:
@@ -162,18 +159,12 @@ class Subject(Registered):
 
 
 @dataclass
-class DataSubject(Registered):
+class DataSubject(Registered[DataSourceEntry]):
     """A data source name, the plugins that registered it, and the ``[data]`` options to check it with."""
 
     registry: ClassVar[str] = "data_sources"
+    entry_type: ClassVar[type[Entry[object]]] = DataSourceEntry
     options: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def entry(self) -> DataSourceEntry:
-        """The data source's registry entry (``ConformanceError`` if it is missing)."""
-        entry = self.registered()
-        assert isinstance(entry, DataSourceEntry)
-        return entry
 
     def config(self) -> BaseModel:
         """The validated ``[data]`` config: the config class's defaults, then ``options``."""
