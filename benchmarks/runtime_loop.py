@@ -6,10 +6,12 @@ sampler's defaults set to 10, 100 and 1,000 steps, and prints each export's time
 size beside the weights'. Then it times, alternating in one process at batch 64:
 
   session.run   one call of the step graph on prepared inputs (x, t, labels)
-  runtime step  genforge_runtime's sample(64, steps=S) divided by S: the network call plus
-                the sampler's arithmetic, the per-step noise draw and the feeds
+  ddpm          genforge_runtime's sample(64, steps=S, sampler="ddpm") divided by S: the
+                network call, the sampler's arithmetic and the step's noise (a fresh
+                float32 normal per value, drawn by the seed contract)
+  dpmpp_2m      the same with DPM-Solver++(2M), which draws no noise
 
-and prints their ratio (the loop's overhead; the target is at most 1.1).
+and prints each over session.run (the loop's overhead).
 
     python benchmarks/runtime_loop.py                 # from the repository root
     python benchmarks/runtime_loop.py --rounds 5 --steps 200 --threads 1
@@ -81,10 +83,9 @@ def main() -> None:
         feeds = {"x": rng.standard_normal((n, 1, 8, 8), dtype=np.float32),
                  "t": np.full(n, 500.0, dtype=np.float32), "labels": rng.integers(0, 10, n)}
         session = sampler.session
-        engines = {
-            "session.run": (lambda: session.run(None, feeds), 1),
-            "runtime step": (lambda: sampler.sample(n, labels=3, steps=steps), steps),
-        }
+        engines = {"session.run": (lambda: session.run(None, feeds), 1)}
+        for kind in ("ddpm", "dpmpp_2m"):
+            engines[kind] = (lambda k=kind: sampler.sample(n, labels=3, steps=steps, sampler=k), steps)
         calls = {}
         for name, (fn, _) in engines.items():
             fn()
@@ -98,12 +99,15 @@ def main() -> None:
                 for _ in range(calls[name]):
                     fn()
                 times[name].append((time.perf_counter() - start) / (calls[name] * per))
-        run, step = (statistics.median(times[k]) for k in ("session.run", "runtime step"))
-        print(f"\nstep network width {loaded.config.model.hidden}, batch {n}, sampler ddpm, {steps} "
-              f"steps per call, median of {args.rounds} alternating rounds")
-        print("| session.run of the step graph | runtime, per sampling step | ratio |")
+        run = statistics.median(times["session.run"])
+        print(f"\nstep network width {loaded.config.model.hidden}, batch {n}, {steps} steps per call, "
+              f"median of {args.rounds} alternating rounds; session.run of the step graph: "
+              f"{run * 1e6:,.1f} us")
+        print("| sampler | runtime, per sampling step | over one session.run |")
         print("|---|---|---|")
-        print(f"| {run * 1e6:,.1f} us | {step * 1e6:,.1f} us | {step / run:.3f} |")
+        for kind in ("ddpm", "dpmpp_2m"):
+            step = statistics.median(times[kind])
+            print(f"| {kind} | {step * 1e6:,.1f} us | {step / run:.3f} |")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
