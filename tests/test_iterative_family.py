@@ -69,3 +69,26 @@ def test_iterate_refuses_to_invent_noise():
     with pytest.raises(ValueError, match="draws per-step noise: pass the noise argument"):
         iterate(model.sampling_process(), tiny_plugin.TinyDDPMSampling(steps=3), z, model.net,
                 torch.tensor([0, 1]), None, shape=(2,), value_range=None)
+
+
+def test_step_noise_is_the_seed_contracts_step_streams_batch_by_batch():
+    from genforge import StepNoise
+    from genforge_runtime.noise import NoiseStreams
+
+    whole = NoiseStreams(4)
+    want = [whole.step(j, (5, 3)) for j in range(2)]
+    streams = NoiseStreams(4)
+    first, second = (StepNoise(streams, rows, (3,), torch.device("cpu")) for rows in (2, 3))
+    got = [torch.cat([first.next(), second.next()]), torch.cat([first.next(), second.next()])]
+    assert all(torch.equal(g, torch.from_numpy(w)) for g, w in zip(got, want, strict=True))
+
+
+def test_sampler_options_that_do_not_suit_the_process_are_config_errors(tmp_path):
+    from genforge import ConfigError, train
+
+    cfg = {"model": {"name": "tinyddpm", "hidden": 8}, "data": {"name": "toy2d", "n_train": 64},
+           "sampler": {"sampler": "euler"}, "out": str(tmp_path / "run"),
+           "trainer": {"steps": 1, "batch_size": 8, "progress": False, "device": "cpu"}}
+    with pytest.raises(ConfigError, match="sampler.sampler 'euler': a diffusion model takes ddpm"):
+        train(cfg, plugins=PLUGINS)
+    assert not (tmp_path / "run" / "checkpoints").exists()

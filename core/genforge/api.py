@@ -21,7 +21,7 @@ from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins, default_plugins
-from genforge.sample_options import with_changes
+from genforge.sample_options import checked_for, with_changes
 from genforge.sampling import StepNoise
 from genforge.trainer import TrainingRun
 from genforge.trainer import train as _train
@@ -94,8 +94,8 @@ class LoadedModel:
 
     def set_sampler_options(self, **changes: Any) -> None:
         """Change the sample-time options of later calls (validated; the checkpoint is untouched)."""
-        self.model.sampler_options = with_changes(self.model.sampler_options, changes,
-                                                  self.config.run.model.name)
+        self.model.sampler_options = checked_for(self.model, with_changes(
+            self.model.sampler_options, changes, self.config.run.model.name))
 
     def sample(
         self, n: int, labels: Sequence[int] | int | torch.Tensor | None = None, seed: int | None = None,
@@ -113,7 +113,8 @@ class LoadedModel:
         batch_size: int | None = None, **options: Any,
     ) -> Iterator[torch.Tensor]:
         """``sample`` as CPU float32 batches of at most ``batch_size`` rows (memory bounded by it)."""
-        opts = with_changes(self.model.sampler_options, options, self.config.run.model.name)
+        opts = checked_for(self.model, with_changes(self.model.sampler_options, options,
+                                                    self.config.run.model.name))
         for batch in self.model.sample_batches(n, labels=labels, seed=seed, options=opts,
                                                batch_size=batch_size):
             yield batch.float().cpu()

@@ -16,6 +16,7 @@ from genforge.distributed import Process
 from genforge.errors import ConfigError, GenforgeError
 from genforge.model import GenerativeModel
 from genforge.plugins import Plugins
+from genforge.sample_options import checked_for
 
 
 def select_device(spec: str, process: Process | None = None) -> torch.device:
@@ -51,5 +52,5 @@ def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> G
     if not isinstance(model, GenerativeModel):
         raise GenforgeError(f"model {entry.name!r} ({entry.plugin.label}) built "
                             f"{type(model).__name__}, expected a GenerativeModel")
-    model.sampler_options = resolved.sampler
+    model.sampler_options = checked_for(model, resolved.sampler)
     return model

@@ -47,3 +47,14 @@ def with_changes(options: BaseModel | None, changes: dict[str, Any], model: str)
     if options is None:
         raise ConfigError(f"sampler.{next(iter(changes))}: model {model!r} has no sample-time options")
     return validate_section(type(options), {**options.model_dump(), **changes}, "sampler")
+
+
+def checked_for(model: Any, options: BaseModel | None) -> BaseModel | None:
+    """``options`` if they suit ``model``'s sampling process (one-line ``ConfigError`` if not)."""
+    process = model.sampling_process()
+    if process is not None and options is not None:
+        try:
+            settings_of(options).check(process)
+        except ValueError as e:
+            raise ConfigError(f"sampler.{e}") from None
+    return options

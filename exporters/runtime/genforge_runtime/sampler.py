@@ -61,9 +61,11 @@ class Sampler:
             try:
                 self.process = samplers.Process.from_dict(dict(spec["process"]))
                 self.defaults = samplers.Settings(**spec["defaults"]).check(self.process)
+                self.null_label = spec.get("null_label")
+                if self.null_label is not None and (type(self.null_label) is not int or self.null_label < 0):
+                    raise ValueError(f"null_label {self.null_label!r}: expected a label index")
             except (TypeError, KeyError, ValueError) as e:
                 raise NotAGenforgeModel(f"{self.path}: unreadable sampling manifest: {e}") from None
-            self.null_label = spec.get("null_label")
         # onnxruntime's Python run() re-checks the feed names on every call; ours are fixed and
         # were checked above, so CPU calls go to the C++ session directly (a few microseconds
         # per call, which is the whole network for small decoders at batch 1)
