@@ -50,10 +50,6 @@ def check_values(info: dict[str, Any], path: str | Path) -> None:
     bad = [f"{key} {info[key]!r}" for key in ("latent_dim", "num_classes") if not _count(info[key], 0)]
     if not (isinstance(shape, list) and shape and all(_count(d, 1) for d in shape)):
         bad.append(f"sample_shape {shape!r}")
-    rng = info.get("output_range")
-    if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rng)):
-        bad.append(f"output_range {rng!r}")
     if info["output_dtype"] not in OUTPUT_DTYPES:
         bad.append(f"output_dtype {info['output_dtype']!r}")
     span = info.get("output_range")
