@@ -8,17 +8,12 @@ option: ``requirement`` must be a plain PEP 508 requirement (no URL, no ``-``), 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from genforge.config import read_toml
 from genforge.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 BUNDLED = Path(__file__).with_name("registry.toml")
 #: What an entry may list, by registry kind (the keys of ``genforge.plugins.REGISTRIES``).
@@ -116,14 +111,12 @@ def catalogue_folder(path: Path | None = None) -> Path:
 def read_catalogue(path: Path | None = None) -> list[CatalogueEntry]:
     """Read and validate a catalogue file (the bundled one by default)."""
     p = path or BUNDLED
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: catalogue not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    data = read_toml(p, "catalogue")
     entries = []
-    for i, table in enumerate(data.get("plugin", [])):
+    tables = data.get("plugin", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{p}: plugin: expected [[plugin]] tables")
+    for i, table in enumerate(tables):
         try:
             entries.append(CatalogueEntry.model_validate(table))
         except ValidationError as e:

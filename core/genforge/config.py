@@ -165,9 +165,9 @@ def apply_override(raw: dict[str, object], assignment: str) -> None:
     node[parts[-1]] = parse_value(value.strip())
 
 
-def read_toml(path: str | Path) -> dict[str, object]:
-    """Read a TOML config file, with one-line errors for a missing or malformed file."""
-    p = regular_file(path, "config file", ConfigError)
+def read_toml(path: str | Path, what: str = "config file") -> dict[str, object]:
+    """Read a TOML file (a config, a catalogue), with one-line errors for a missing or malformed one."""
+    p = regular_file(path, what, ConfigError)
     try:
         with p.open("rb") as f:
             return tomllib.load(f)

@@ -18,6 +18,6 @@ def regular_file(path: str | Path, what: str = "file", error: type[GenforgeError
     except OSError as e:
         raise error(f"{p}: cannot read the {what}: {e.strerror}") from None
     if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device, not a regular file"
         raise error(f"{p}: expected a {what}, found {kind}")
     return p
