@@ -70,8 +70,12 @@ def test_from_wheels_install_gan_train_sample_eval_export_and_run_without_torch(
     run([*pip, "install", "-c", str(ROOT / "constraints.txt"), next(wheelhouse.glob("genforge_onnx-*.whl")),
          "onnxruntime>=1.17"])
     onnx_file = tmp_path / "gan.onnx"
-    venv_run(core_venv, "genforge", "export", run_dir, "--format", "onnx", "--out", onnx_file, env=env)
-    run([*pip, "check"])
+    try:
+        venv_run(core_venv, "genforge", "export", run_dir, "--format", "onnx", "--out", onnx_file, env=env)
+        run([*pip, "check"])
+    finally:  # the shared environment holds no exporter for the other tests (test_scaffold)
+        out = venv_run(core_venv, "genforge", "plugins", "uninstall", "onnx", env=env)
+    assert "uninstalled 'onnx' (genforge-onnx)" in out
     # a second environment: the runtime with its CPU extra only (no torch, no onnxruntime-gpu)
     runtime = tmp_path / "runtime-env"
     run([sys.executable, "-m", "venv", str(runtime)])
