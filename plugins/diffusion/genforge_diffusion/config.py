@@ -1,0 +1,58 @@
+"""The ``[model]`` options of the diffusion (``ddpm``, ``cddpm``) and flow-matching (``fm``, ``cfm``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class NetworkConfig(BaseModel):
+    """Options every model of the family shares: the step network, label dropout and Adam."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    arch: Literal["auto", "unet", "mlp"] = Field(
+        "auto", description="auto: U-Net for square images, MLP for vectors")
+    widths: list[int] = Field([32, 64], min_length=1, max_length=4,
+                              description="U-Net channels per resolution level, finest first; "
+                                          "each level after the first halves the image side")
+    blocks: int = Field(1, ge=1, le=4, description="U-Net residual blocks per level")
+    attention: bool = Field(True, description="U-Net self-attention at the lowest resolution")
+    heads: int = Field(1, ge=1, description="attention heads (must divide the lowest level's width)")
+    groups: int = Field(8, ge=1, description="group-norm groups (must divide every width)")
+    hidden: int = Field(256, gt=0, description="MLP width")
+    layers: int = Field(3, gt=0, description="MLP residual blocks")
+    embed_dim: int = Field(128, gt=0, description="timestep and label embedding size")
+    data_std: float = Field(1.0, gt=0, description="vectors: the network models x / data_std "
+                                                    "(images are always mapped to [-1, 1])")
+    label_dropout: float = Field(0.1, ge=0.0, lt=1.0,
+                                 description="conditional models: share of training labels replaced "
+                                             "by the null label (for classifier-free guidance)")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    beta1: float = Field(0.9, ge=0, lt=1, description="Adam beta1")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2")
+
+    @field_validator("widths")
+    @classmethod
+    def _positive(cls, widths: list[int]) -> list[int]:
+        if any(w <= 0 for w in widths):
+            raise ValueError(f"expected positive channel counts, got {widths}")
+        return widths
+
+
+class DiffusionConfig(NetworkConfig):
+    """``ddpm`` / ``cddpm``: the discrete noising process the network is trained for."""
+
+    prediction: Literal["epsilon", "v"] = Field(
+        "v", description="what the network predicts: the noise (epsilon) or "
+                         "v = sqrt(abar) eps - sqrt(1 - abar) x0")
+    schedule: Literal["linear", "cosine"] = Field("cosine", description="noise schedule abar(t)")
+    train_steps: int = Field(1000, ge=2, description="diffusion timesteps of training")
+
+
+class FlowConfig(NetworkConfig):
+    """``fm`` / ``cfm``: rectified-flow velocity matching on the straight path."""
+
+    time_sampling: Literal["uniform", "logit_normal"] = Field(
+        "uniform", description="training times s in (0, 1): uniform, or logit-normal (SD3)")

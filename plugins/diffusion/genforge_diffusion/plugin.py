@@ -1,0 +1,49 @@
+"""Entry module: registers ``ddpm``, ``cddpm``, ``fm`` and ``cfm`` (imports no torch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from genforge import hookimpl
+from genforge_diffusion.config import DiffusionConfig, FlowConfig
+from genforge_diffusion.sampling import (
+    DiffusionSampling,
+    FlowSampling,
+    GuidedDiffusionSampling,
+    GuidedFlowSampling,
+)
+
+if TYPE_CHECKING:
+    from genforge import ModelRegistrar
+
+#: Suggested run sections: 8x8 digits with an EMA of the weights (warmed up by the trainer).
+DEFAULTS: dict[str, Any] = {
+    "data": {"name": "digits", "size": 8},
+    "trainer": {"steps": 4000, "batch_size": 64, "ema_decay": 0.999, "sample_every": 1000,
+                "checkpoint_every": 1000},
+    "per_data": {
+        "toy2d": {"model": {"data_std": 2.0},
+                  "trainer": {"steps": 10000, "batch_size": 256, "sample_every": 2500,
+                              "checkpoint_every": 2500}},
+    },
+}
+
+#: The conformance kit's small networks.
+TINY = {"widths": [8, 16], "groups": 4, "embed_dim": 16, "hidden": 16, "layers": 1}
+
+
+@hookimpl
+def genforge_register_models(register: ModelRegistrar) -> None:
+    """Register the diffusion and flow-matching models, unconditional and label-conditioned."""
+    register("ddpm", "genforge_diffusion.model:DDPM", DiffusionConfig, conditional=False,
+             summary="denoising diffusion (U-Net / MLP; DDPM, DDIM, DPM-Solver++ samplers)",
+             defaults=DEFAULTS, tiny=TINY, sampler=DiffusionSampling)
+    register("cddpm", "genforge_diffusion.model:CDDPM", DiffusionConfig, conditional=True,
+             summary="label-conditioned diffusion with classifier-free guidance",
+             defaults=DEFAULTS, tiny=TINY, sampler=GuidedDiffusionSampling)
+    register("fm", "genforge_diffusion.model:FM", FlowConfig, conditional=False,
+             summary="rectified-flow matching (U-Net / MLP; Euler and Heun samplers)",
+             defaults=DEFAULTS, tiny=TINY, sampler=FlowSampling)
+    register("cfm", "genforge_diffusion.model:CFM", FlowConfig, conditional=True,
+             summary="label-conditioned flow matching with classifier-free guidance",
+             defaults=DEFAULTS, tiny=TINY, sampler=GuidedFlowSampling)

@@ -1,0 +1,86 @@
+"""The step networks: shapes, the sizes and widths they accept, time and label inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from genforge_diffusion.nets import MLP, Attention, Embedding, UNet
+
+
+def randomise(net: nn.Module) -> nn.Module:
+    """Give the zero-initialised output layers random weights, so the output depends on the input."""
+    torch.manual_seed(0)
+    for p in net.parameters():
+        if not p.any():
+            nn.init.normal_(p, 0.0, 0.1)
+    return net
+
+
+def unet(size: int = 8, channels: int = 1, widths: list[int] | None = None, labels: int = 0,
+         **kw: object) -> UNet:
+    """A tiny U-Net for ``[channels, size, size]`` images."""
+    args = {"blocks": 1, "attention": True, "heads": 2, "groups": 4, "emb": 16, "time_scale": 1e-3,
+            "num_labels": labels, **kw}
+    return UNet((channels, size, size), widths or [8, 16], **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("size", "channels", "widths", "blocks"),
+                         [(8, 1, [8, 16], 1), (16, 3, [8, 16, 16], 2), (32, 1, [8], 1),
+                          (64, 3, [4, 8, 8, 8], 1)])
+def test_unet_keeps_the_image_shape(size: int, channels: int, widths: list[int], blocks: int) -> None:
+    net = unet(size, channels, widths, blocks=blocks)
+    x = torch.randn(3, channels, size, size)
+    assert net(x, torch.tensor([0.0, 500.0, 999.0])).shape == x.shape
+
+
+def test_unet_starts_at_zero_and_depends_on_time_and_labels() -> None:
+    net = unet(labels=11)
+    x, t, y = torch.randn(2, 1, 8, 8), torch.tensor([10.0, 10.0]), torch.tensor([3, 3])
+    assert not net(x, t, y).any()  # zero-initialised output layer: every block starts as the identity
+    randomise(net)
+    base = net(x, t, y)
+    assert not torch.allclose(base, net(x, torch.tensor([900.0, 900.0]), y))
+    assert not torch.allclose(base, net(x, t, torch.tensor([10, 10])))  # 10: the null label
+    assert torch.allclose(base[0], net(x[:1], t[:1], y[:1])[0], atol=1e-5)  # rows are independent
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"size": 4}, "8 to 64"), ({"size": 128, "widths": [4]}, "8 to 64"),
+    ({"widths": [8, 8, 8, 8]}, "fewer levels"), ({"widths": [6, 16]}, "must divide every width"),
+    ({"heads": 3}, "must divide the attention width"),
+])
+def test_unet_rejects_what_it_cannot_build(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        unet(**kwargs)  # type: ignore[arg-type]
+
+
+def test_unet_rejects_non_square_images() -> None:
+    with pytest.raises(ValueError, match="square"):
+        UNet((1, 8, 16), [8], 1, False, 1, 4, 16, 1.0)
+
+
+def test_unet_without_attention_has_none() -> None:
+    assert unet(attention=False).attn is None
+    assert isinstance(unet().attn, Attention)
+
+
+def test_conditional_networks_need_labels() -> None:
+    with pytest.raises(ValueError, match="needs labels"):
+        unet(labels=11)(torch.randn(2, 1, 8, 8), torch.zeros(2))
+
+
+def test_embedding_scales_time_into_the_unit_interval() -> None:
+    torch.manual_seed(0)
+    a, b = Embedding(16, 1e-3), Embedding(16, 1.0)
+    b.load_state_dict(a.state_dict())
+    assert torch.allclose(a(torch.tensor([250.0])), b(torch.tensor([0.25])), atol=1e-5)
+
+
+def test_mlp_keeps_the_vector_shape_and_uses_labels() -> None:
+    net = randomise(MLP(2, 32, 2, 16, 1.0, num_labels=26))
+    x, t = torch.randn(4, 2), torch.rand(4)
+    out = net(x, t, torch.zeros(4, dtype=torch.long))
+    assert out.shape == x.shape
+    assert not torch.allclose(out, net(x, t, torch.full((4,), 25)))
