@@ -53,8 +53,6 @@ class ResBlock(nn.Module):
         self.emb = nn.Linear(emb, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
-        nn.init.zeros_(self.conv2.weight)  # each block starts as the identity
-        nn.init.zeros_(self.conv2.bias)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -76,7 +74,7 @@ class Attention(nn.Module):
         self.norm = nn.GroupNorm(groups, channels)
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
         self.out = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.weight)  # starts as the identity
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,8 +134,6 @@ class UNet(nn.Module):
                 self.upsample.append(nn.Conv2d(ch, ch, 3, padding=1))
         self.norm_out = nn.GroupNorm(groups, ch)
         self.conv_out = nn.Conv2d(ch, c, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
         self.blocks, self.levels = blocks, levels
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
