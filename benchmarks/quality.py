@@ -1,7 +1,7 @@
 """Sample quality of every installed family with its default config, beside the floor.
 
-Trains each installed model family with its default config on digits, and ``gan`` on
-the three toy2d sets, then scores each with every metric that applies (``genforge
+Trains each installed model family with its default config on digits, and ``gan`` and
+``fm`` on the three toy2d sets, then scores each with every metric that applies (``genforge
 eval``'s default set) on a fixed number of generated samples per seed, against the
 held-out split, mean ± std over seeds. The floor column is what a perfect generator
 reaches: training images scored the same way. Writes markdown tables (with the exact
@@ -35,6 +35,8 @@ from genforge.plugins import default_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_SETS = ("8gaussians", "25gaussians", "swissroll")
+#: The models trained on each toy2d set (those installed and asked for).
+TOY_MODELS = ("gan", "fm")
 ROWS = ["fd", "kid", "precision", "recall", "density", "coverage", "class_accuracy", "classes_hit",
         "memorisation_ratio", "modes_captured", "high_quality", "nll_elbo", "nll_iwae"]
 
@@ -124,7 +126,10 @@ TARGETS = [("gan", "fd", "<=", 6), ("gan", "coverage", ">=", 0.95), ("gan", "rec
            ("cgan", "fd", "<=", 6), ("cgan", "coverage", ">=", 0.95), ("cgan", "recall", ">=", 0.85),
            ("cgan", "class_accuracy", ">=", 0.98), ("cvae", "class_accuracy", ">=", 0.98),
            ("vae", "nll_iwae", "<=", 17.5), ("gan-8gaussians", "modes_captured", ">=", 8),
-           ("gan-8gaussians", "high_quality", ">=", 0.8), ("gan-25gaussians", "modes_captured", ">=", 23)]
+           ("gan-8gaussians", "high_quality", ">=", 0.8), ("gan-25gaussians", "modes_captured", ">=", 23),
+           ("cfm", "fd", "<=", 3.5), ("cfm", "class_accuracy", ">=", 0.99),
+           ("fm", "fd", "<=", 4.5), ("fm", "recall", ">=", 0.9),
+           ("fm-25gaussians", "modes_captured", ">=", 25), ("fm-25gaussians", "high_quality", ">=", 0.95)]
 
 
 def target_lines(entries: list[dict[str, Any]]) -> list[str]:
@@ -150,7 +155,7 @@ def toy_table(toys: list[dict[str, Any]]) -> list[str]:
     keys = [k for k in ROWS if any(k in e["results"] for e in toys)]
     head = ["value", "better"]
     for e in toys:
-        head += [f"{e['data']['dataset']} floor", f"`gan` {e['data']['dataset']}"]
+        head += [f"{e['data']['dataset']} floor", f"`{e['model']}` {e['data']['dataset']}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key in keys:
         row = [key, BETTER.get(key, "")]
@@ -214,7 +219,7 @@ def write_markdown(digits: list[dict[str, Any]], toys: list[dict[str, Any]], arg
         lines += [
             "## toy2d",
             "",
-            "`gan` on the toy2d sets (features: the raw 2-D coordinates). A sample is high quality "
+            "Models on the toy2d sets (features: the raw 2-D coordinates). A sample is high quality "
             "within 3 standard deviations of its nearest mode; a mode is captured with at least 0.8% "
             "of the samples as high-quality samples near it.",
             "",
@@ -270,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n", type=int, default=1000, help="generated samples per seed (default 1000)")
     parser.add_argument("--k", type=int, default=500, help="importance samples for nll (default 500)")
     parser.add_argument("--models", help="comma-separated models (default: every installed one)")
-    parser.add_argument("--no-toy", action="store_true", help="skip gan on the toy2d sets")
+    parser.add_argument("--no-toy", action="store_true", help="skip the toy2d sets")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md", help="markdown file")
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images", help="sample grids")
     parser.add_argument("--runs", type=Path, help="keep the runs here (default: a temporary folder)")
@@ -302,10 +307,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             except Exception as e:  # one broken family must not hide the others' figures
                 failures.append(f"{name}: {type(e).__name__}: {e}")
                 print(f"{name}: FAILED: {failures[-1]}", flush=True)
-        if not args.no_toy and "gan" in default_plugins().names("models"):
+        for name in [m for m in TOY_MODELS if m in names and not args.no_toy]:
             for dataset in TOY_SETS:
-                toys.append(train_and_score("gan", {"name": "toy2d", "dataset": dataset}, out, args,
-                                            args.images, f"gan-{dataset}"))
+                toys.append(train_and_score(name, {"name": "toy2d", "dataset": dataset}, out, args,
+                                            args.images, f"{name}-{dataset}"))
     for e in digits + toys:
         e["command"] = command
     if args.update and args.out.with_suffix(".json").is_file():

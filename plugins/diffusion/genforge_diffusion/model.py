@@ -41,6 +41,7 @@ class DDPM(GenerativeModel):
     #: the registered name (for messages)
     family = "ddpm"
     config: DiffusionConfig
+    abar: torch.Tensor
     options_cls: type[BaseModel] = DiffusionSampling
 
     def __init__(self, config: NetworkConfig, data_info: DataInfo) -> None:
@@ -83,7 +84,7 @@ class DDPM(GenerativeModel):
         return {"model": torch.optim.Adam(self.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))}
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float | torch.Tensor]:
         """One Adam step on the denoising loss; conditional models drop labels at ``label_dropout``."""
         x, y = batch
         scale, shift = self.data_transform()

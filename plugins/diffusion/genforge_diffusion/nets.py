@@ -22,6 +22,8 @@ MAX_SIZE = 64
 class Embedding(nn.Module):
     """Time (and label) embedding: sinusoids of ``t * time_scale`` through a two-layer MLP."""
 
+    freqs: torch.Tensor
+
     def __init__(self, dim: int, time_scale: float, num_labels: int = 0) -> None:
         super().__init__()
         self.dim = dim
@@ -74,8 +76,8 @@ class Attention(nn.Module):
         self.norm = nn.GroupNorm(groups, channels)
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
         self.out = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.out.weight)  # starts as the identity
-        nn.init.zeros_(self.out.bias)
+        for p in self.out.parameters():  # the block starts as the identity
+            nn.init.zeros_(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``[N, C, H, W]`` -> same shape."""
@@ -92,6 +94,8 @@ class UNet(nn.Module):
     ``widths[i]`` channels at level ``i`` (side ``S / 2**i``), ``blocks`` residual blocks
     per level on the way down and ``blocks + 1`` on the way up (each taking a skip), and a
     middle of two residual blocks around an optional self-attention at the lowest level.
+    Going up, a 3x3 convolution maps to the next level's width before nearest-neighbour
+    doubling (a quarter of the work of convolving after it).
     """
 
     def __init__(self, shape: tuple[int, ...], widths: list[int], blocks: int, attention: bool,
@@ -130,8 +134,9 @@ class UNet(nn.Module):
             for _ in range(blocks + 1):
                 self.up.append(ResBlock(ch + skips.pop(), widths[i], emb, groups))
                 ch = widths[i]
-            if i > 0:
-                self.upsample.append(nn.Conv2d(ch, ch, 3, padding=1))
+            if i > 0:  # to the next level's width at the low resolution, then doubled
+                self.upsample.append(nn.Conv2d(ch, widths[i - 1], 3, padding=1))
+                ch = widths[i - 1]
         self.norm_out = nn.GroupNorm(groups, ch)
         self.conv_out = nn.Conv2d(ch, c, 3, padding=1)
         self.blocks, self.levels = blocks, levels
@@ -158,7 +163,7 @@ class UNet(nn.Module):
             for _ in range(self.blocks + 1):
                 h = next(blocks)(torch.cat([h, hs.pop()], 1), e)
             if i < self.levels - 1:
-                h = self.upsample[i](F.interpolate(h, scale_factor=2.0, mode="nearest"))
+                h = F.interpolate(self.upsample[i](h), scale_factor=2.0, mode="nearest")
         return self.conv_out(F.silu(self.norm_out(h)))
 
 

@@ -15,7 +15,7 @@ from genforge import SamplerOptions
 class DiffusionSampling(SamplerOptions):
     """``ddpm``: which diffusion sampler and how many of the training timesteps it visits."""
 
-    sampler: Literal["ddpm", "ddim", "dpmpp_2m"] = Field(  # type: ignore[assignment]
+    sampler: Literal["ddpm", "ddim", "dpmpp_2m"] = Field(
         "dpmpp_2m", description="ddpm (ancestral), ddim (eta) or dpmpp_2m (DPM-Solver++(2M))")
     steps: int = Field(20, ge=1, description="sampling steps (at most model.train_steps)")
 
@@ -29,7 +29,7 @@ class GuidedDiffusionSampling(DiffusionSampling):
 class FlowSampling(SamplerOptions):
     """``fm``: which ODE solver and how many steps from noise (s = 1) to data (s = 0)."""
 
-    sampler: Literal["euler", "heun"] = Field(  # type: ignore[assignment]
+    sampler: Literal["euler", "heun"] = Field(
         "heun", description="euler (one network call per step) or heun (two; one on the last)")
     steps: int = Field(10, ge=1, description="sampling steps")
 
