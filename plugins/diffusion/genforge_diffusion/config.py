@@ -1,4 +1,7 @@
-"""The ``[model]`` options of the diffusion (``ddpm``, ``cddpm``) and flow-matching (``fm``, ``cfm``)."""
+"""The ``[model]`` options of the diffusion (``ddpm``, ``cddpm``) and flow-matching (``fm``, ``cfm``) models.
+
+One class for all four: a few options apply to one process only (their descriptions say so).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class NetworkConfig(BaseModel):
-    """Options every model of the family shares: the step network, label dropout and Adam."""
+class DiffusionConfig(BaseModel):
+    """The step network, label dropout, Adam, and the process of ``ddpm``/``cddpm`` or ``fm``/``cfm``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -33,26 +36,17 @@ class NetworkConfig(BaseModel):
     beta1: float = Field(0.9, ge=0, lt=1, description="Adam beta1")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2")
 
+    prediction: Literal["epsilon", "v"] = Field(
+        "v", description="ddpm/cddpm: what the network predicts, the noise (epsilon) or "
+                         "v = sqrt(abar) eps - sqrt(1 - abar) x0")
+    schedule: Literal["linear", "cosine"] = Field("cosine", description="ddpm/cddpm: noise schedule abar(t)")
+    train_steps: int = Field(1000, ge=2, description="ddpm/cddpm: diffusion timesteps of training")
+    time_sampling: Literal["uniform", "logit_normal"] = Field(
+        "uniform", description="fm/cfm: training times s in (0, 1), uniform or logit-normal (SD3)")
+
     @field_validator("widths")
     @classmethod
     def _positive(cls, widths: list[int]) -> list[int]:
         if any(w <= 0 for w in widths):
             raise ValueError(f"expected positive channel counts, got {widths}")
         return widths
-
-
-class DiffusionConfig(NetworkConfig):
-    """``ddpm`` / ``cddpm``: the discrete noising process the network is trained for."""
-
-    prediction: Literal["epsilon", "v"] = Field(
-        "v", description="what the network predicts: the noise (epsilon) or "
-                         "v = sqrt(abar) eps - sqrt(1 - abar) x0")
-    schedule: Literal["linear", "cosine"] = Field("cosine", description="noise schedule abar(t)")
-    train_steps: int = Field(1000, ge=2, description="diffusion timesteps of training")
-
-
-class FlowConfig(NetworkConfig):
-    """``fm`` / ``cfm``: rectified-flow velocity matching on the straight path."""
-
-    time_sampling: Literal["uniform", "logit_normal"] = Field(
-        "uniform", description="training times s in (0, 1): uniform, or logit-normal (SD3)")

@@ -14,14 +14,14 @@ from pydantic import BaseModel
 from torch import nn
 
 from genforge import DataInfo, GenerativeModel, Process, StepNoise, iterate
-from genforge_diffusion.config import DiffusionConfig, FlowConfig, NetworkConfig
+from genforge_diffusion.config import DiffusionConfig
 from genforge_diffusion.nets import MLP, UNet
 from genforge_diffusion.objectives import diffusion_loss, drop_labels, flow_loss
 from genforge_diffusion.sampling import DiffusionSampling, FlowSampling
 from genforge_runtime.samplers import alphas_cumprod
 
 
-def build_network(config: NetworkConfig, info: DataInfo, time_scale: float, num_labels: int) -> nn.Module:
+def build_network(config: DiffusionConfig, info: DataInfo, time_scale: float, num_labels: int) -> nn.Module:
     """The U-Net (square images) or the MLP (vectors, or ``arch = "mlp"``) of ``config``."""
     arch = config.arch if config.arch != "auto" else ("unet" if info.kind == "image" else "mlp")
     shape = tuple(info.shape)
@@ -44,7 +44,7 @@ class DDPM(GenerativeModel):
     abar: torch.Tensor
     options_cls: type[BaseModel] = DiffusionSampling
 
-    def __init__(self, config: NetworkConfig, data_info: DataInfo) -> None:
+    def __init__(self, config: DiffusionConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
         self.shape = tuple(data_info.shape)
         self.latent_dim = math.prod(self.shape)  # z is the loop's starting noise
@@ -131,7 +131,6 @@ class FM(DDPM):
     """Unconditional flow matching: velocity on the straight path from data (s = 0) to noise (s = 1)."""
 
     family = "fm"
-    config: FlowConfig  # type: ignore[assignment]
     options_cls = FlowSampling
 
     def time_scale(self) -> float:

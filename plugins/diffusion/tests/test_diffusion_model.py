@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genforge import DataInfo, iterate
-from genforge_diffusion.config import DiffusionConfig, FlowConfig
+from genforge_diffusion.config import DiffusionConfig
 from genforge_diffusion.model import CDDPM, CFM, DDPM, FM
 from genforge_diffusion.sampling import DiffusionSampling, FlowSampling, GuidedFlowSampling
 
@@ -22,8 +22,7 @@ TINY = {"widths": [8, 16], "groups": 4, "embed_dim": 16, "hidden": 16, "layers":
 
 def build(cls: type[DDPM], info: DataInfo = IMAGES, **options: object) -> DDPM:
     """A tiny model of ``cls`` on ``info``."""
-    config = (FlowConfig if issubclass(cls, FM) else DiffusionConfig)(**{**TINY, **options})
-    return cls(config, info)
+    return cls(DiffusionConfig(**{**TINY, **options}), info)
 
 
 class Oracle(nn.Module):
