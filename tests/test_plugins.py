@@ -26,7 +26,7 @@ def test_builtin_data_sources_and_installed_gan_are_registered():
     assert {"digits", "npz", "image-folder", "toy2d"} <= set(plugins.names("data_sources"))
     assert {"gan", "cgan"} <= set(plugins.names("models"))
     entry = plugins.get("models", "cgan")
-    assert entry.plugin.dist == "genforge-gan" and entry.options["conditional"] is True
+    assert entry.plugin.dist == "genforge-gan" and entry.conditional is True
 
 
 def test_broken_plugin_is_recorded_and_skipped(fake_plugins):

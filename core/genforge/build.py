@@ -42,7 +42,7 @@ def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> G
     """Build the configured model family for data described by ``info``."""
     entry = plugins.get("models", resolved.run.model.name)
     cls = entry.load()
-    if entry.options.get("conditional") and info.num_classes == 0:
+    if entry.conditional and info.num_classes == 0:
         raise ConfigError(f"model.name = {entry.name!r}: needs labelled data, but data source "
                           f"{resolved.run.data.name!r} has no classes")
     try:

@@ -22,8 +22,8 @@ def test_vae_and_cvae_are_registered_with_defaults():
     plugins = genforge.Plugins()
     vae, cvae = plugins.get("models", "vae"), plugins.get("models", "cvae")
     assert vae.plugin.dist == "genforge-vae" and vae.config_cls is VAEConfig
-    assert vae.options["conditional"] is False and cvae.options["conditional"] is True
-    assert vae.options["defaults"]["data"] == {"name": "digits", "size": 8}
+    assert vae.conditional is False and cvae.conditional is True
+    assert vae.defaults["data"] == {"name": "digits", "size": 8}
 
 
 def test_entry_module_does_not_import_torch():
