@@ -23,7 +23,7 @@ class DiffusionSampling(SamplerOptions):
 class GuidedDiffusionSampling(DiffusionSampling):
     """``cddpm``: as ``ddpm``, with classifier-free guidance on by default."""
 
-    guidance: float = Field(1.15, ge=0.0, description="classifier-free guidance scale (0 or 1: off)")
+    guidance: float = Field(1.1, ge=0.0, description="classifier-free guidance scale (0 or 1: off)")
 
 
 class FlowSampling(SamplerOptions):
@@ -37,4 +37,4 @@ class FlowSampling(SamplerOptions):
 class GuidedFlowSampling(FlowSampling):
     """``cfm``: as ``fm``, with classifier-free guidance on by default."""
 
-    guidance: float = Field(1.15, ge=0.0, description="classifier-free guidance scale (0 or 1: off)")
+    guidance: float = Field(1.1, ge=0.0, description="classifier-free guidance scale (0 or 1: off)")
