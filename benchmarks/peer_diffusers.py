@@ -16,8 +16,8 @@ Times are the process's CPU time (``time.process_time``): with one torch thread 
 wall time an idle core would take, and it does not count the time other processes hold the
 CPU on a shared machine.
 
-diffusers is an optional benchmark extra (``pip install diffusers``), not a dependency of the
-family. Run:
+diffusers is an optional benchmark extra (``pip install -e ".[peer]"``), not a dependency of
+the family. Run:
 
     OMP_NUM_THREADS=1 python benchmarks/peer_diffusers.py [--steps 2000] [--sample-steps 20]
 """
