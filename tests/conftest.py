@@ -63,7 +63,7 @@ def run_ok_fixture():
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory) -> Path:
-    """The six distributions built as wheels (``pip wheel --no-deps``), as a release ships them."""
+    """The seven distributions built as wheels (``pip wheel --no-deps``), as a release ships them."""
     out = tmp_path_factory.mktemp("wheelhouse")
     projects = [ROOT, *sorted(p.parent for group in ("plugins", "exporters", "examples")
                               for p in (ROOT / group).glob("*/pyproject.toml"))]

@@ -111,7 +111,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 def test_wheels_carry_license_classifiers_urls_and_absolute_links_and_pass_twine(wheelhouse):
     wheels = sorted(wheelhouse.glob("*.whl"))
-    assert len(wheels) == 6
+    assert len(wheels) == 7
     for path in wheels:
         with zipfile.ZipFile(path) as whl:
             info = next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA")).rsplit("/", 1)[0]
