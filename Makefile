@@ -8,7 +8,9 @@ PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
 ONNXRUNTIME ?= cpu
 OTHER_ORT := $(if $(filter gpu,$(ONNXRUNTIME)),onnxruntime,onnxruntime-gpu)
 PROJECTS := $(filter-out exporters/runtime/,$(dir $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml)))
-PACKAGES := $(foreach p,$(PROJECTS),-e $(p)) -e "exporters/runtime[$(ONNXRUNTIME),png]"
+# the core and the runtime come first: pip resolves the plugins' `genforge` requirement
+# against the local editable projects only when those are named before them
+PACKAGES := -e "exporters/runtime[$(ONNXRUNTIME),png]" -e ".[dev,plot,tensorboard]" $(foreach p,$(PROJECTS),-e $(p))
 STAMP  := $(VENV)/.genforge-installed
 
 .PHONY: install demo test bench lint clean
@@ -19,7 +21,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt $(wildcard plugins/*/pyproject.toml exporters/*/pyproject.toml examples/*/pyproject.toml) | $(BIN)/python
 	$(PIP) install -c constraints.txt torch
 	$(PIP) uninstall -y $(OTHER_ORT) 2>/dev/null || true
-	$(PIP) install -c constraints.txt $(PACKAGES) -e ".[dev,plot,tensorboard]"
+	$(PIP) install -c constraints.txt $(PACKAGES)
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install genforge, its plugins and the dev tools
