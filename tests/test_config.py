@@ -59,7 +59,7 @@ def test_bad_values_give_one_line_errors_naming_field_and_value(plugins, overrid
 
 
 def test_missing_model_lists_the_choices(plugins):
-    with pytest.raises(ConfigError, match="model.name: missing; choose one of: cgan, .*gan"):
+    with pytest.raises(ConfigError, match="model.name: missing; choose one of: .*cgan, .*gan"):
         resolve({}, plugins)
 
 
