@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 import genforge
@@ -28,6 +30,7 @@ def test_the_flag_sets_the_option_and_a_busy_machine_gets_a_note(tmp_path, monke
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     monkeypatch.setattr("os.getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the note is for a person at a terminal
     out = str(tmp_path / "a")
     assert main(["train", "--model", "gan", "--steps", "1", "--out", out, "--no-progress", "--device", "cpu",
                  "--set", "data.size=8", "--set", "model.ngf=8", "--set", "model.ndf=8"]) == 0

@@ -335,13 +335,13 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
 def cpu_threads(threads: int, device: torch.device, main: bool = True) -> Iterator[None]:
     """Train with ``threads`` torch CPU threads (0: torch's default), restoring the count after.
 
-    With the default on a CPU run, a machine whose load already fills its cores gets a
-    one-line note: there, one thread per process can train several times faster.
+    With the default on a CPU run at a terminal, a machine whose load already fills its cores
+    gets a one-line note: there, one thread per process can train several times faster.
     """
     previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
-    elif main and device.type == "cpu" and previous > 1 and hasattr(os, "getloadavg"):
+    elif main and device.type == "cpu" and previous > 1 and hasattr(os, "getloadavg") and sys.stderr.isatty():
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
         if load >= cores:
             print(f"genforge: note: this machine is busy (load {load:.1f} on {cores} cores); "

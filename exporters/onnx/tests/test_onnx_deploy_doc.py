@@ -22,5 +22,6 @@ def test_the_documented_size_of_the_default_cgan_export(tmp_path):
                     "trainer": {"steps": 2, "progress": False, "sample_every": 0}})
     with contextlib.redirect_stdout(io.StringIO()):
         path = exporter.export(genforge.load(tmp_path / "run", device="cpu"), tmp_path / "cgan.onnx", {})
-    # the manifest's step and error figures vary by a few bytes from run to run
-    assert abs(path.stat().st_size - sizes["cgan.onnx"]) <= 64, (path.stat().st_size, sizes)
+    # the manifest's text (step, measured error, paths) varies by up to a few hundred bytes
+    # between machines; the weights and graph, which this guards, do not
+    assert abs(path.stat().st_size - sizes["cgan.onnx"]) <= 1024, (path.stat().st_size, sizes)
