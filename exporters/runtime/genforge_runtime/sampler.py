@@ -47,7 +47,8 @@ class Sampler:
         rng = info.get("output_range")
         self._clip = (float(rng[0]), float(rng[1])) if rng and self.dtype == np.float32 else None
         self._cuda = provider == CUDA
-        self._entropy = NoiseStreams()  # for seed=None: seeded once from the OS, continued per call
+        # seed=None: seeded once from the OS and continued per call, drawn ahead in blocks
+        self._entropy = NoiseStreams(block=1024)
         self.iterative = self.part == "step"
         want = {"encoder": ["x", "labels"], "step": ["x", "t", "labels"]}.get(self.part, ["z", "labels"])
         if self._inputs != want[: len(self._inputs)] or len(self._inputs) < len(want) - 1:

@@ -46,6 +46,18 @@ def test_samples_follow_the_documented_seed_contract(toy, toy_uncond):
     np.testing.assert_allclose(u.sample(3, seed=0), reference(z, None), atol=1e-6)
 
 
+def test_rows_drawn_ahead_in_blocks_are_the_rows_of_a_row_by_row_draw():
+    from genforge_runtime.noise import NoiseStreams
+
+    plain, ahead = NoiseStreams(8), NoiseStreams(8, block=5)
+    for n in (1, 3, 0, 4, 12, 2, 5):  # inside a block, across one, and larger than one
+        np.testing.assert_array_equal(ahead.latents(n, LATENT), plain.latents(n, LATENT))
+        np.testing.assert_array_equal(ahead.labels(n, CLASSES), plain.labels(n, CLASSES))
+    mine = ahead.latents(2, LATENT)
+    mine += 1  # a caller's copy: changing it changes nothing drawn
+    np.testing.assert_array_equal(ahead.latents(3, LATENT), plain.latents(5, LATENT)[2:])
+
+
 def test_same_seed_same_samples_and_batch_size_does_not_matter(toy):
     s = genforge_runtime.load(toy, device="cpu")
     a = s.sample(50, seed=11)
@@ -131,4 +143,6 @@ def test_threads_of_an_app_can_share_one_sampler(toy):
     want = [s.sample(33, seed=i, batch_size=8) for i in range(16)]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda i: s.sample(33, seed=i, batch_size=8), range(16)))
+        fresh = list(pool.map(lambda i: s.sample(1), range(400)))  # no seed: rows drawn ahead
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    assert len({x.tobytes() for x in fresh}) == 400  # no row handed to two calls
