@@ -20,6 +20,7 @@ fraction of the per-call cost (the runtime does this for requests without a seed
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class NoiseStreams:
         self.seed = int(np.random.SeedSequence().entropy if seed is None else seed)  # type: ignore[arg-type]
         self._streams: dict[int, np.random.Generator] = {}
         self._block = int(block)
-        self._ahead: dict[tuple[int, int], tuple[np.ndarray, int]] = {}  # drawn rows, next row
+        self._ahead: dict[int, list[Any]] = {}  # stream: [rows drawn ahead, next row, width]
         self._lock = threading.Lock()  # threads of an app may share one sampler
 
     def generator(self, k: int) -> np.random.Generator:
@@ -67,25 +68,24 @@ class NoiseStreams:
 
     def _rows(self, k: int, width: int, n: int) -> np.ndarray:
         """The next ``n`` rows of stream ``k`` (labels of ``width`` classes, or latents of
-        ``width`` values), served from blocks drawn ahead; a copy, so callers may keep it."""
+        ``width`` values), served from blocks drawn ahead (rows never served twice, so views)."""
         with self._lock:
-            return self._take(k, width, n)
+            ahead = self._ahead.get(k)
+            if ahead is None or ahead[2] != width or ahead[1] + n > len(ahead[0]):
+                ahead = self._ahead[k] = self._draw_ahead(k, width, n, ahead)
+            at = ahead[1]
+            ahead[1] = at + n
+            return ahead[0][at : at + n]  # type: ignore[no-any-return]
 
-    def _take(self, k: int, width: int, n: int) -> np.ndarray:
-        drawn, at = self._ahead.get((k, width), (None, 0))
-        if drawn is None or at + n > len(drawn):
-            rest = [] if drawn is None else [drawn[at:]]
-            count = max(self._block, n)
-            g = self.generator(k)
-            if k == LABELS_STREAM:
-                fresh = _to_labels(g.random(count), width)
-            else:
-                fresh = g.standard_normal((count, width), dtype=np.float32)
-            drawn, at = np.concatenate([*rest, fresh]), 0
-            for key in [key for key in self._ahead if key[0] == k]:
-                del self._ahead[key]  # rows drawn ahead for another width are never served
-        self._ahead[(k, width)] = (drawn, at + n)
-        return drawn[at : at + n].copy()
+    def _draw_ahead(self, k: int, width: int, n: int, ahead: list[Any] | None) -> list[Any]:
+        """A new block of stream ``k``: the rows left of the same width, then fresh ones."""
+        rest = [ahead[0][ahead[1]:]] if ahead is not None and ahead[2] == width else []
+        count, g = max(self._block, n), self.generator(k)
+        if k == LABELS_STREAM:
+            fresh = _to_labels(g.random(count), width)
+        else:
+            fresh = g.standard_normal((count, width), dtype=np.float32)
+        return [np.concatenate([*rest, fresh]), 0, width]
 
     def step(self, j: int, shape: tuple[int, ...]) -> np.ndarray:
         """The next rows of step ``j``'s noise, float32 of ``shape`` (rows first)."""
