@@ -75,7 +75,7 @@ class NoiseStreams:
                 ahead = self._ahead[k] = self._draw_ahead(k, width, n, ahead)
             at = ahead[1]
             ahead[1] = at + n
-            return ahead[0][at : at + n]  # type: ignore[no-any-return]
+            return ahead[0][at : at + n]
 
     def _draw_ahead(self, k: int, width: int, n: int, ahead: list[Any] | None) -> list[Any]:
         """A new block of stream ``k``: the rows left of the same width, then fresh ones."""
