@@ -5,10 +5,11 @@ network is an MLP, default width) for one step on 8x8 digits, exports it with th
 sampler's defaults set to 10, 100 and 1,000 steps, and prints each export's time and
 size beside the weights'. Then it times, alternating in one process at batch 64:
 
-  session.run   one call of the step graph on prepared inputs (x, t, labels)
+  session.run   one call of the step graph on prepared inputs (x, t, labels, aux, coef):
+                the network and the sampler's update after it (the exported graph holds both)
   ddpm          genforge_runtime's sample(64, steps=S, sampler="ddpm") divided by S: the
-                network call, the sampler's arithmetic and the step's noise (a fresh
-                float32 normal per value, drawn by the seed contract)
+                session calls plus the step's noise (a fresh float32 normal per value, drawn
+                by the seed contract, on a second thread while the graph runs)
   dpmpp_2m      the same with DPM-Solver++(2M), which draws no noise
 
 and prints each over session.run (the loop's overhead).
@@ -80,8 +81,10 @@ def main() -> None:
         sampler = genforge_runtime.load(path, device="cpu", threads=args.threads)
         n, steps = args.batch, args.steps
         rng = np.random.default_rng(0)
-        feeds = {"x": rng.standard_normal((n, 1, 8, 8), dtype=np.float32),
-                 "t": np.full(n, 500.0, dtype=np.float32), "labels": rng.integers(0, 10, n)}
+        x = rng.standard_normal((n, 1, 8, 8), dtype=np.float32)
+        feeds = {"x": x, "t": np.full(n, 500.0, dtype=np.float32), "labels": rng.integers(0, 10, n),
+                 "aux": rng.standard_normal(x.shape, dtype=np.float32),
+                 "coef": np.array([1.0, -0.1, 0.1, 0.0, 0.0], dtype=np.float32)}
         session = sampler.session
         engines = {"session.run": (lambda: session.run(None, feeds), 1)}
         for kind in ("ddpm", "dpmpp_2m"):

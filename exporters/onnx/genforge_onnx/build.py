@@ -16,6 +16,7 @@ from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification, runtime, specs_of, verify
+from genforge_runtime.samplers import combine
 
 
 @dataclass
@@ -39,9 +40,41 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
             m.training = flag
 
 
+#: The step graph's inputs after the network's own, and its outputs after ``prediction``.
+UPDATE_INPUTS = ["aux", "coef"]
+UPDATE_OUTPUTS = ["x_next", "carry"]
+#: Inputs without a batch axis (the five coefficients of one call).
+BATCHLESS = ["coef"]
+
+
+class StepUpdate(torch.nn.Module):
+    """The step network followed by a sampler call's update (``genforge_runtime.samplers.Call``).
+
+    ``(x, t[, labels], aux, coef) -> (prediction, x_next, carry)`` with ``coef`` =
+    ``(a, b, c, d, e)``: ``x_next = a x + b prediction + c aux``, ``carry = d x + e prediction``.
+    The runtime then makes one session call per network call and no array arithmetic.
+    """
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+                w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The prediction, the updated ``x`` and the carried array (``u, v, w``: labels, aux,
+        coef for a conditional network; aux, coef otherwise)."""
+        labels, aux, coef = (u, v, w) if w is not None else (None, u, v)
+        out = self.network(x, t) if labels is None else self.network(x, t, labels)
+        return (out, combine(x, out, aux, coef[0], coef[1], coef[2]),
+                combine(x, out, None, coef[3], coef[4], 0.0))
+
+
 def graph_parts(loaded: Any, opts: ExportOptions) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...],
                                                             list[str], list[str]]:
-    """``export_module()`` (or ``export_encoder()``) with the artefact contract checked."""
+    """``export_module()`` (or ``export_encoder()``) with the artefact contract checked.
+
+    An iterative model's step network comes wrapped in ``StepUpdate``.
+    """
     model = loaded.model
     name = loaded.config.run.model.name
     try:
@@ -62,6 +95,11 @@ def graph_parts(loaded: Any, opts: ExportOptions) -> tuple[torch.nn.Module, tupl
                             f"{list(out_names)}; the genforge ONNX contract needs {want_in} -> {want_out}")
     if model.conditional and inputs[-1].dtype != torch.int64:
         raise GenforgeError(f"model {name!r}: labels must be int64, the example is {inputs[-1].dtype}")
+    if iterative:
+        x = inputs[0]
+        extra = (torch.zeros_like(x), torch.zeros(5, dtype=x.dtype, device=x.device))
+        return (StepUpdate(module), (*inputs, *extra), [*in_names, *UPDATE_INPUTS],
+                [*out_names, *UPDATE_OUTPUTS])
     return module, tuple(inputs), list(in_names), list(out_names)
 
 
@@ -94,15 +132,16 @@ def build_verified(loaded: Any, opts: ExportOptions) -> Built:
     what = "the one-step network" if process else opts.part_name
     with eval_mode(module):
         progress(opts, f"exporting {what} of {loaded.config.run.model.name} (torch.onnx.export) ...")
-        model = torch_to_onnx(module, inputs, in_names, out_names, opts.opset)
+        model = torch_to_onnx(module, inputs, in_names, out_names, opts.opset, batchless=BATCHLESS)
         if opts.fp16:
             model = to_fp16(model)
         if uint8:
             model = append_uint8_tail(model)
         if not opts.encoder:
             with torch.no_grad():
-                chw = tuple(module(*inputs).shape[1:])
-        specs = specs_of(inputs, in_names)
+                out = module(*inputs)
+                chw = tuple((out[0] if isinstance(out, tuple) else out).shape[1:])
+        specs = specs_of(inputs, in_names, batchless=BATCHLESS)
         output_range = info.value_range if image and not opts.encoder else None
         progress(opts, "verifying with onnx.checker and onnxruntime against PyTorch ...")
         verification = verify(
@@ -143,6 +182,7 @@ def verify_file(loaded: Any, path: Path) -> Verification:
     process, t_range = step_ranges(loaded) if not opts.encoder else (None, None)
     output_range = info.value_range if info.kind == "image" and not opts.encoder and not process else None
     with eval_mode(module):
-        return verify(model, module, specs_of(inputs, in_names), num_classes=info.num_classes,
+        specs = specs_of(inputs, in_names, batchless=BATCHLESS)
+        return verify(model, module, specs, num_classes=info.num_classes,
                       input_range=None if process else info.value_range, t_range=t_range,
                       output_range=output_range, fp16=opts.fp16, uint8=opts.output == "uint8")

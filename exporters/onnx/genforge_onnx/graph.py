@@ -35,10 +35,12 @@ def torch_to_onnx(
     input_names: Sequence[str],
     output_names: Sequence[str],
     opset: int,
+    batchless: Sequence[str] = (),
 ) -> onnx.ModelProto:
-    """Export ``module`` with torch.export (dynamo), dim 0 of every input dynamic, weights inline."""
+    """Export ``module`` with torch.export (dynamo), dim 0 of every input dynamic (but the
+    ``batchless`` ones), weights inline."""
     batch = torch.export.Dim("batch", min=1)
-    dynamic = tuple({0: batch} for _ in example_inputs)
+    dynamic = tuple(None if name in batchless else {0: batch} for name in input_names)
     try:
         with quiet_exporter(), torch.inference_mode(False), torch.no_grad():
             program = torch.onnx.export(

@@ -32,11 +32,13 @@ UINT8_FP16_TOLERANCE = 3
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One graph input: its name, numpy dtype and the shape of one batch element."""
+    """One graph input: its name, numpy dtype and the shape of one batch element (of all of
+    it when ``batched`` is False)."""
 
     name: str
     dtype: np.dtype
     shape: tuple[int, ...]
+    batched: bool = True
 
 
 @dataclass
@@ -58,9 +60,12 @@ class Verification:
                 f"{self.max_abs_error:.2e}{unit} (tolerance {self.tolerance:g})")
 
 
-def specs_of(example_inputs: Sequence[torch.Tensor], names: Sequence[str]) -> list[InputSpec]:
-    """Input specs from ``export_module``'s example inputs (dim 0 is the batch)."""
+def specs_of(example_inputs: Sequence[torch.Tensor], names: Sequence[str],
+             batchless: Sequence[str] = ()) -> list[InputSpec]:
+    """Input specs from ``export_module``'s example inputs (dim 0 is the batch but in ``batchless``)."""
     return [InputSpec(n, np.dtype(str(t.dtype).removeprefix("torch.")), tuple(t.shape[1:]))
+            if n not in batchless else
+            InputSpec(n, np.dtype(str(t.dtype).removeprefix("torch.")), tuple(t.shape), batched=False)
             for n, t in zip(names, example_inputs, strict=True)]
 
 
@@ -74,7 +79,7 @@ def fixed_inputs(specs: Sequence[InputSpec], n: int, num_classes: int,
     rng = np.random.default_rng(12345 + n)
     feeds: dict[str, np.ndarray] = {}
     for s in specs:
-        shape = (n, *s.shape)
+        shape = (n, *s.shape) if s.batched else s.shape
         if s.name == "t" and t_range is not None:
             lo, hi = t_range
             t = lo + (hi - lo) * rng.random(shape)

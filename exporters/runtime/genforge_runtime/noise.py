@@ -45,13 +45,16 @@ class NoiseStreams:
         self._streams: dict[int, np.random.Generator] = {}
         self._block = int(block)
         self._ahead: dict[int, list[Any]] = {}  # stream: [rows drawn ahead, next row, width]
-        self._lock = threading.Lock()  # threads of an app may share one sampler
+        self._lock = threading.RLock()  # threads of an app may share one sampler
 
     def generator(self, k: int) -> np.random.Generator:
         """Stream ``k``, created on first use and continued afterwards."""
         g = self._streams.get(k)
         if g is None:
-            g = self._streams[k] = stream(self.seed, k)
+            with self._lock:  # two threads must not each start a copy of one stream
+                g = self._streams.get(k)
+                if g is None:
+                    g = self._streams[k] = stream(self.seed, k)
         return g
 
     def labels(self, n: int, num_classes: int) -> np.ndarray:

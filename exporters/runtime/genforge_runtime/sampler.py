@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from genforge_runtime import samplers
+from genforge_runtime.ahead import DrawAhead
 from genforge_runtime.errors import NotAGenforgeModel
 from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 Labels = int | Sequence[int] | np.ndarray | None
 #: Sample-time options an iterative file takes (``sample(..., steps=20, guidance=2)``).
 OPTION_NAMES = ("sampler", "steps", "eta", "guidance")
+#: Each part's inputs (``labels`` only in conditional files) and outputs.
+INPUTS = {"generator": ["z", "labels"], "encoder": ["x", "labels"],
+          "step": ["x", "t", "labels", "aux", "coef"]}
+OUTPUTS = {"encoder": ["mean", "logvar"], "step": ["prediction", "x_next", "carry"]}
 
 
 class Sampler:
@@ -50,10 +55,12 @@ class Sampler:
         # seed=None: seeded once from the OS and continued per call, drawn ahead in blocks
         self._entropy = NoiseStreams(block=1024)
         self.iterative = self.part == "step"
-        want = {"encoder": ["x", "labels"], "step": ["x", "t", "labels"]}.get(self.part, ["z", "labels"])
-        if self._inputs != want[: len(self._inputs)] or len(self._inputs) < len(want) - 1:
-            raise NotAGenforgeModel(f"{self.path}: inputs {self._inputs} do not follow the genforge "
-                                    f"contract for a {self.part} ({' + '.join(want)})")
+        want = [i for i in INPUTS.get(self.part, INPUTS["generator"]) if i != "labels" or self.conditional]
+        if self._inputs != want or (self.part in OUTPUTS and self._outputs != OUTPUTS[self.part]):
+            outputs = " + ".join(OUTPUTS.get(self.part, ["samples"]))
+            raise NotAGenforgeModel(f"{self.path}: inputs {self._inputs} and outputs {self._outputs} do "
+                                    f"not follow the genforge contract for a {self.part} "
+                                    f"({' + '.join(want)} -> {outputs})")
         self.process: samplers.Process | None = None
         self.defaults: samplers.Settings | None = None
         self.null_label: int | None = None
@@ -151,31 +158,58 @@ class Sampler:
 
     def _loop(self, streams: NoiseStreams, rows: int, y: np.ndarray | None,
               settings: samplers.Settings) -> np.ndarray:
-        """One batch of an iterative model: the sampler loop around the step network."""
+        """One batch of an iterative model: the sampler's calls of the step graph."""
         assert self.process is not None
         shape = (rows, *self.sample_shape)
         x = streams.latents(rows, self.latent_dim).reshape(shape)
-        t = np.empty(rows, dtype=np.float32)
-        feeds: dict[str, np.ndarray] = {"t": t}
-        null = np.full(rows, self.null_label or 0, dtype=np.int64)
-        run, outputs = self._run_fast, self._outputs
-
-        def net(x: np.ndarray, tv: float, unconditional: bool) -> np.ndarray:
-            t.fill(tv)
-            feeds["x"] = x
-            if y is not None:
-                feeds["labels"] = null if unconditional else y
-            return run(outputs, feeds, None)[0]
-
-        def draw(j: int) -> np.ndarray:
-            return streams.step(j, shape)
-
         sampler = samplers.make(self.process, settings)
-        out = self.process.to_samples(sampler.run(x, samplers.guided(net, settings.guidance), draw))
-        out = np.ascontiguousarray(out, dtype=np.float32)
+        feeds: dict[str, np.ndarray] = {"t": np.empty(rows, dtype=np.float32),
+                                        "aux": np.zeros(shape, dtype=np.float32),
+                                        "coef": np.zeros(5, dtype=np.float32)}
+        if y is not None:
+            feeds["labels"] = y
+        if settings.guidance in (0.0, 1.0):
+            x = self._calls(sampler.plan(), x, feeds, streams)
+        else:  # the guided prediction combines two calls; the update runs here
+            x = sampler.run(x, samplers.guided(self._predictor(feeds, y), settings.guidance),
+                            lambda j: streams.step(j, shape))
+        out = np.ascontiguousarray(self.process.to_samples(x), dtype=np.float32)
         if self._clip is not None:
             np.clip(out, *self._clip, out=out)
         return out
+
+    def _calls(self, calls: list[samplers.Call], x: np.ndarray, feeds: dict[str, np.ndarray],
+               streams: NoiseStreams) -> np.ndarray:
+        """Run ``calls`` with the update inside the graph: one session call each, noise drawn ahead."""
+        t, carry, run = feeds["t"], feeds["aux"], self._run_fast
+        coefs = [np.array(c.coefficients(), dtype=np.float32) for c in calls]
+        noisy = [c.noise for c in calls if c.noise is not None]
+        ahead = DrawAhead(lambda j: streams.step(j, x.shape), noisy) if noisy else None
+        try:
+            for call, coef in zip(calls, coefs, strict=True):
+                t.fill(call.t)
+                feeds["x"], feeds["coef"] = x, coef
+                feeds["aux"] = carry if call.noise is None or ahead is None else ahead.take(call.noise)
+                x, carry = run(["x_next", "carry"], feeds, None)
+        finally:
+            if ahead is not None:
+                ahead.close()
+        return x
+
+    def _predictor(self, feeds: dict[str, np.ndarray], y: np.ndarray | None
+                   ) -> Callable[[np.ndarray, float, bool], np.ndarray]:
+        """``predict(x, t, unconditional)``: the step graph's prediction alone."""
+        null = np.full(len(feeds["t"]), self.null_label or 0, dtype=np.int64)
+        run = self._run_fast
+
+        def predict(x: np.ndarray, tv: float, unconditional: bool) -> np.ndarray:
+            feeds["t"].fill(tv)
+            feeds["x"] = x
+            if y is not None:
+                feeds["labels"] = null if unconditional else y
+            return run(["prediction"], feeds, None)[0]
+
+        return predict
 
     def encode(self, x: np.ndarray, labels: Labels = None) -> tuple[np.ndarray, np.ndarray]:
         """Encoder files: ``(mean, logvar)`` of q(z|x) for ``x`` of shape ``[n, *sample_shape]``."""

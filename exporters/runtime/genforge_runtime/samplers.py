@@ -156,7 +156,54 @@ def _x0_eps_coefficients(prediction: str, abar: float) -> tuple[float, float, fl
     return a, -s, s, a  # v-prediction
 
 
-class DiffusionSampler:
+@dataclass(frozen=True)
+class Call:
+    """One network call of a sampler and the update after it, linear in three arrays.
+
+    With ``out`` the prediction at ``(x, t)`` and ``aux`` step ``noise``'s noise (when
+    ``noise`` is set) or else the carried array: ``x <- a x + b out + c aux`` and
+    ``carry <- d x + e out`` (the old ``x``). Every sampler here is a list of such calls,
+    so the same list runs in numpy, in torch, or inside the exported step graph.
+    """
+
+    t: float
+    a: float
+    b: float
+    c: float = 0.0
+    d: float = 0.0
+    e: float = 0.0
+    noise: int | None = None
+
+    def coefficients(self) -> tuple[float, float, float, float, float]:
+        """``(a, b, c, d, e)``, the order of the step graph's ``coef`` input."""
+        return self.a, self.b, self.c, self.d, self.e
+
+
+def combine(x: Any, out: Any, aux: Any, a: Any, b: Any, c: Any) -> Any:
+    """``x a + out b + aux c`` (the one expression of a sampler update; ``aux`` may be None if c is 0)."""
+    y = x * a + out * b
+    return y if aux is None else y + aux * c
+
+
+class Plan:
+    """A sampler as its list of calls (``plan()``) and the loop that runs them (``run``)."""
+
+    def plan(self) -> list[Call]:
+        """The network calls, in order."""
+        raise NotImplementedError
+
+    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
+        """Run the calls from ``x`` (pure noise); ``draw(j)`` gives step ``j``'s noise."""
+        carry = None
+        for call in self.plan():
+            out = predict(x, call.t)
+            aux = draw(call.noise) if call.noise is not None else carry if call.c else None
+            x, carry = (combine(x, out, aux, call.a, call.b, call.c),
+                        combine(x, out, None, call.d, call.e, 0.0) if call.d or call.e else None)
+        return x
+
+
+class DiffusionSampler(Plan):
     """Shared set-up of the diffusion samplers: the visited timesteps and their ``abar``."""
 
     def __init__(self, process: Process, steps: int, eta: float = 0.0) -> None:
@@ -166,74 +213,69 @@ class DiffusionSampler:
         self.ts = timesteps(process, steps)
         self.abar = [table[t] for t in self.ts] + [1.0]  # the step after the last reaches data
 
-    def split(self, i: int, x: Any, out: Any) -> Any:
-        """The data prediction ``x_0`` at step ``i`` from the network's prediction ``out``."""
-        cx, co, _, _ = _x0_eps_coefficients(self.process.prediction, self.abar[i])
-        return x * cx + out * co
+    def x0_eps(self, i: int) -> tuple[float, float, float, float]:
+        """At step ``i``: (cx, co, ex, eo) with ``x_0 = cx x + co out`` and ``eps = ex x + eo out``."""
+        return _x0_eps_coefficients(self.process.prediction, self.abar[i])
 
 
 class DDPM(DiffusionSampler):
     """Ancestral sampling (Ho et al.), respaced to ``steps``: fresh noise at every step but the last."""
 
-    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
-        """Run the loop from ``x`` (pure noise); ``draw(j)`` gives step ``j``'s noise."""
+    def plan(self) -> list[Call]:
+        """The posterior mean ``c0 x_0 + c1 x_t`` plus noise of the posterior variance."""
+        calls = []
         for i, t in enumerate(self.ts):
             a_t, a_p = self.abar[i], self.abar[i + 1]
             alpha = a_t / a_p
             beta = 1.0 - alpha
-            # the posterior mean c0 x_0 + c1 x_t, with x_0 = cx x_t + co out folded in
             c0 = math.sqrt(a_p) * beta / (1.0 - a_t)
             c1 = math.sqrt(alpha) * (1.0 - a_p) / (1.0 - a_t)
-            cx, co, _, _ = _x0_eps_coefficients(self.process.prediction, a_t)
-            x = x * (c0 * cx + c1) + predict(x, float(t)) * (c0 * co)
+            cx, co, _, _ = self.x0_eps(i)
             var = beta * (1.0 - a_p) / (1.0 - a_t)
-            if var > 0.0:
-                x = x + draw(i) * math.sqrt(var)
-        return x
+            calls.append(Call(float(t), c0 * cx + c1, c0 * co, math.sqrt(var) if var > 0.0 else 0.0,
+                              noise=i if var > 0.0 else None))
+        return calls
 
 
 class DDIM(DiffusionSampler):
     """DDIM (Song et al.): deterministic at ``eta = 0``, noise scaled by ``eta`` otherwise."""
 
-    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
-        """Run the loop from ``x``; noise is drawn only when ``eta > 0``."""
+    def plan(self) -> list[Call]:
+        """``sqrt(a_prev) x_0 + k eps`` (+ ``sigma`` noise), with x_0 and eps linear in (x, out)."""
+        calls = []
         for i, t in enumerate(self.ts):
             a_t, a_p = self.abar[i], self.abar[i + 1]
             sigma = self.eta * math.sqrt((1.0 - a_p) / (1.0 - a_t) * (1.0 - a_t / a_p))
-            # sqrt(a_p) x_0 + k eps, with x_0 and eps linear in (x_t, out)
             a, k = math.sqrt(a_p), math.sqrt(max(1.0 - a_p - sigma * sigma, 0.0))
-            cx, co, ex, eo = _x0_eps_coefficients(self.process.prediction, a_t)
-            x = x * (a * cx + k * ex) + predict(x, float(t)) * (a * co + k * eo)
-            if sigma > 0.0:
-                x = x + draw(i) * sigma
-        return x
+            cx, co, ex, eo = self.x0_eps(i)
+            calls.append(Call(float(t), a * cx + k * ex, a * co + k * eo, sigma,
+                              noise=i if sigma > 0.0 else None))
+        return calls
 
 
 class DPMSolverPP2M(DiffusionSampler):
     """DPM-Solver++(2M) (Lu et al.): second-order multistep on the data prediction, deterministic."""
 
-    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
-        """Run the loop from ``x``; the last step lands on the first-order data prediction."""
-        prev, h_prev = None, 0.0
+    def plan(self) -> list[Call]:
+        """Each call carries its data prediction to the next; the last lands on it (first order)."""
+        calls: list[Call] = []
+        h_prev = 0.0
         for i, t in enumerate(self.ts):
             a_t, a_p = self.abar[i], self.abar[i + 1]
-            x0 = self.split(i, x, predict(x, float(t)))
+            cx, co, _, _ = self.x0_eps(i)
             if a_p >= 1.0:
-                return x0
-            lam_t = 0.5 * math.log(a_t / (1.0 - a_t))
-            lam_p = 0.5 * math.log(a_p / (1.0 - a_p))
-            h = lam_p - lam_t
-            if prev is None:
-                d = x0
-            else:
-                r = h_prev / h
-                d = x0 * (1.0 + 0.5 / r) + prev * (-0.5 / r)
-            x = x * math.sqrt((1.0 - a_p) / (1.0 - a_t)) + d * (-math.sqrt(a_p) * math.expm1(-h))
-            prev, h_prev = x0, h
-        return x
+                calls.append(Call(float(t), cx, co))
+                break
+            h = 0.5 * math.log(a_p / (1.0 - a_p)) - 0.5 * math.log(a_t / (1.0 - a_t))
+            # x' = s x + g d with d = p x_0 + q x_0(previous); x_0 = cx x + co out
+            p, q = (1.0, 0.0) if i == 0 else (1.0 + 0.5 * h / h_prev, -0.5 * h / h_prev)
+            s, g = math.sqrt((1.0 - a_p) / (1.0 - a_t)), -math.sqrt(a_p) * math.expm1(-h)
+            calls.append(Call(float(t), s + g * p * cx, g * p * co, g * q, cx, co))
+            h_prev = h
+        return calls
 
 
-class FlowSampler:
+class FlowSampler(Plan):
     """Shared set-up of the flow-matching samplers: ``steps + 1`` equally spaced times from 1 to 0."""
 
     def __init__(self, process: Process, steps: int, eta: float = 0.0) -> None:
@@ -244,32 +286,31 @@ class FlowSampler:
 class Euler(FlowSampler):
     """Euler's method on the velocity field."""
 
-    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
-        """Integrate from ``x`` (pure noise, ``s = 1``) to the data (``s = 0``)."""
-        for s, s_next in zip(self.sigmas[:-1], self.sigmas[1:], strict=True):
-            x = x + predict(x, s) * (s_next - s)
-        return x
+    def plan(self) -> list[Call]:
+        """One call per step: ``x + (s_next - s) v``."""
+        return [Call(s, 1.0, s_next - s) for s, s_next in zip(self.sigmas[:-1], self.sigmas[1:], strict=True)]
 
 
 class Heun(FlowSampler):
     """Heun's method (Euler, then the trapezoid correction; the last step stays Euler)."""
 
-    def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
-        """Integrate from ``x`` to the data with two network calls per step (one on the last)."""
+    def plan(self) -> list[Call]:
+        """Per step an Euler guess carrying ``v``, then ``guess + dt/2 (v' - v)``; the last is Euler."""
+        calls = []
         for s, s_next in zip(self.sigmas[:-1], self.sigmas[1:], strict=True):
-            v = predict(x, s)
-            guess = x + v * (s_next - s)
+            dt = s_next - s
             if s_next <= 0.0:
-                return guess
-            x = x + (v + predict(guess, s_next)) * (0.5 * (s_next - s))
-        return x
+                calls.append(Call(s, 1.0, dt))
+            else:
+                calls += [Call(s, 1.0, dt, e=1.0), Call(s_next, 1.0, 0.5 * dt, -0.5 * dt)]
+        return calls
 
 
-CLASSES: dict[str, type] = {"ddpm": DDPM, "ddim": DDIM, "dpmpp_2m": DPMSolverPP2M,
-                            "euler": Euler, "heun": Heun}
+CLASSES: dict[str, Callable[[Process, int, float], Plan]] = {
+    "ddpm": DDPM, "ddim": DDIM, "dpmpp_2m": DPMSolverPP2M, "euler": Euler, "heun": Heun}
 
 
-def make(process: Process, settings: Settings) -> Any:
-    """The sampler object for ``settings`` (checked against ``process``)."""
+def make(process: Process, settings: Settings) -> Plan:
+    """The sampler for ``settings`` (checked against ``process``)."""
     settings.check(process)
     return CLASSES[settings.sampler](process, settings.steps, settings.eta)
