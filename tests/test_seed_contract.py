@@ -44,6 +44,9 @@ CASES = [
     ("tinyddpm", ["--labels", "7", "--set", "sampler.sampler=dpmpp_2m", "--set", "sampler.steps=10",
                   "--set", "sampler.guidance=2"],
      ["--labels", "7", "--sampler", "dpmpp_2m", "--steps", "10", "--guidance", "2"]),
+    # unguided: the update runs inside the graph, carrying the data prediction call to call
+    ("tinyddpm", ["--set", "sampler.sampler=dpmpp_2m", "--set", "sampler.steps=12"],
+     ["--sampler", "dpmpp_2m", "--steps", "12"]),
 ]
 PLUGINS = Plugins(extra=[tiny_plugin])
 
