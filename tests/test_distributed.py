@@ -132,6 +132,7 @@ def test_gan_trains_and_resumes_under_two_processes(env, tmp_path):
 
 
 WRAPPERS = """
+import os
 import sys
 from datetime import timedelta
 
@@ -143,37 +144,35 @@ from genforge import GenforgeError, distributed
 
 dist.init_process_group("gloo", init_method="file://" + sys.argv[1], rank=0, world_size=1,
                         timeout=timedelta(seconds=60))
-try:
-    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
-    opts = {"a": torch.optim.SGD(a.parameters(), lr=0.1), "b": torch.optim.SGD(b.parameters(), lr=0.1),
-            "empty": torch.optim.SGD([torch.nn.Parameter(torch.ones(1), requires_grad=False)], lr=0.1)}
-    wrapped = distributed.wrap_optimizers(opts, torch.device("cpu"))
-    assert set(wrapped) == {id(opts["a"]), id(opts["b"])}
-    assert all(p is q for p, q in zip(wrapped[id(opts["a"])].module.parameters(), a.parameters(),
-                                       strict=True))
-    loss = b(a(torch.ones(3, 2))).sum()  # reaches both; only a's wrapper is armed
-    distributed.prepare_backward(wrapped[id(opts["a"])])
-    loss.backward()
-    expected = torch.autograd.grad(b(a(torch.ones(3, 2))).sum(), a.weight)[0]
-    torch.testing.assert_close(a.weight.grad, expected)  # averaged over one process: unchanged
+a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+opts = {"a": torch.optim.SGD(a.parameters(), lr=0.1), "b": torch.optim.SGD(b.parameters(), lr=0.1),
+        "empty": torch.optim.SGD([torch.nn.Parameter(torch.ones(1), requires_grad=False)], lr=0.1)}
+wrapped = distributed.wrap_optimizers(opts, torch.device("cpu"))
+assert set(wrapped) == {id(opts["a"]), id(opts["b"])}
+assert all(p is q for p, q in zip(wrapped[id(opts["a"])].module.parameters(), a.parameters(),
+                                   strict=True))
+loss = b(a(torch.ones(3, 2))).sum()  # reaches both; only a's wrapper is armed
+distributed.prepare_backward(wrapped[id(opts["a"])])
+loss.backward()
+expected = torch.autograd.grad(b(a(torch.ones(3, 2))).sum(), a.weight)[0]
+torch.testing.assert_close(a.weight.grad, expected)  # averaged over one process: unchanged
+distributed.prepare_backward(wrapped[id(opts["b"])])
+b.weight.sum().backward()  # b.bias gets no gradient: the next step says so
+with pytest.raises(GenforgeError, match="every parameter an optimizer updates must get a gradient"):
     distributed.prepare_backward(wrapped[id(opts["b"])])
-    b.weight.sum().backward()  # b.bias gets no gradient: the next step says so
-    with pytest.raises(GenforgeError, match="every parameter an optimizer updates must get a gradient"):
-        distributed.prepare_backward(wrapped[id(opts["b"])])
-    with pytest.raises(TypeError, match="optimizer 'raw': updates tensors that are not nn.Parameter"):
-        distributed.wrap_optimizers({"raw": torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1)},
-                                    torch.device("cpu"))
-finally:
-    dist.destroy_process_group()
-print("wrappers ok")
+with pytest.raises(TypeError, match="optimizer 'raw': updates tensors that are not nn.Parameter"):
+    distributed.wrap_optimizers({"raw": torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1)},
+                                torch.device("cpu"))
+print("wrappers ok", flush=True)
+os._exit(0)  # the group ends with the process; no teardown of gloo's threads to wait for
 """
 
 
 def test_one_wrapper_per_optimizer_over_exactly_its_parameters(tmp_path):
     """A one-member gloo group: the wrappers, their parameters, and a bad optimizer.
 
-    In a child process with a deadline: a process group's threads outlive a failed check, and
-    a group left in the test process would hang the suite rather than fail one test.
+    In a child process with a deadline: a process group left in the test process (after a
+    failed check, or a teardown that waits on gloo's threads) would hang the suite.
     """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", WRAPPERS, str(tmp_path / "store")], env=env,
