@@ -43,7 +43,7 @@ R = TypeVar("R", bound="Registrar[Any]")
 P = ParamSpec("P")
 
 #: Run-config sections a model family may suggest in ``defaults`` (and per data source).
-DEFAULT_SECTIONS = ("data", "model", "trainer")
+DEFAULT_SECTIONS = ("data", "model", "trainer", "sampler")
 
 #: The 0.1 call form every registration hook shared.
 _LEGACY = inspect.Signature([
@@ -205,7 +205,7 @@ class ModelRegistrar(Registrar[ModelEntry]):
 
     def _check_defaults(self, name: str, defaults: object) -> None:
         """Check ``defaults``: run-config sections, and ``per_data`` sections by data source."""
-        fix = ("pass defaults={'data': {...}, 'model': {...}, 'trainer': {...}, "
+        fix = ("pass defaults={'data': {...}, 'model': {...}, 'trainer': {...}, 'sampler': {...}, "
                "'per_data': {'SOURCE': {'model': {...}, 'trainer': {...}}}}")
         allowed = (*DEFAULT_SECTIONS, "per_data")
         if not _mapping(defaults):

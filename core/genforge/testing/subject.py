@@ -148,13 +148,17 @@ class Subject(Registered[ModelEntry]):
         return train.x[:n].clone(), (train.y[:n].clone() if train.y is not None else None)
 
     def run_config(self, kind: str, out: str, steps: int) -> dict[str, object]:
-        """A tiny run config (CPU, batch 16, a checkpoint every 2 steps, no progress bar)."""
+        """A tiny run config (CPU, batch 16, a checkpoint every 2 steps, no progress bar).
+
+        The learning rate stays constant: a decayed rate's horizon is ``trainer.steps``, which
+        the resume check changes between its two legs.
+        """
         return {
             "seed": 0, "out": out, "model": {"name": self.name, **self.tiny()},
             "data": dict(DATA_SECTIONS[kind]),
             "trainer": {"steps": steps, "batch_size": 16, "device": "cpu", "checkpoint_every": 2,
                         "log_every": 1, "sample_every": 0, "grid_samples": 4, "progress": False,
-                        "keep_checkpoints": 5},
+                        "keep_checkpoints": 5, "lr_decay": "none"},
         }
 
 

@@ -16,8 +16,8 @@ class DiffusionSampling(SamplerOptions):
     """``ddpm``: which diffusion sampler and how many of the training timesteps it visits."""
 
     sampler: Literal["ddpm", "ddim", "dpmpp_2m"] = Field(
-        "dpmpp_2m", description="ddpm (ancestral), ddim (eta) or dpmpp_2m (DPM-Solver++(2M))")
-    steps: int = Field(20, ge=1, description="sampling steps (at most model.train_steps)")
+        "ddpm", description="ddpm (ancestral), ddim (eta) or dpmpp_2m (DPM-Solver++(2M))")
+    steps: int = Field(50, ge=1, description="sampling steps (at most model.train_steps)")
 
 
 class GuidedDiffusionSampling(DiffusionSampling):
