@@ -16,7 +16,7 @@ from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
 from genforge_onnx.manifest import build_manifest, output_layout
 from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification, runtime, specs_of, verify
-from genforge_runtime.samplers import combine
+from genforge_runtime.samplers import UPDATE_INPUTS, UPDATE_OUTPUTS, combine
 
 
 @dataclass
@@ -40,9 +40,6 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
             m.training = flag
 
 
-#: The step graph's inputs after the network's own, and its outputs after ``prediction``.
-UPDATE_INPUTS = ["aux", "coef"]
-UPDATE_OUTPUTS = ["x_next", "carry"]
 #: Inputs without a batch axis (the five coefficients of one call).
 BATCHLESS = ["coef"]
 

@@ -63,9 +63,8 @@ class Verification:
 def specs_of(example_inputs: Sequence[torch.Tensor], names: Sequence[str],
              batchless: Sequence[str] = ()) -> list[InputSpec]:
     """Input specs from ``export_module``'s example inputs (dim 0 is the batch but in ``batchless``)."""
-    return [InputSpec(n, np.dtype(str(t.dtype).removeprefix("torch.")), tuple(t.shape[1:]))
-            if n not in batchless else
-            InputSpec(n, np.dtype(str(t.dtype).removeprefix("torch.")), tuple(t.shape), batched=False)
+    return [InputSpec(n, np.dtype(str(t.dtype).removeprefix("torch.")),
+                      tuple(t.shape if n in batchless else t.shape[1:]), batched=n not in batchless)
             for n, t in zip(names, example_inputs, strict=True)]
 
 

@@ -24,8 +24,8 @@ Labels = int | Sequence[int] | np.ndarray | None
 OPTION_NAMES = ("sampler", "steps", "eta", "guidance")
 #: Each part's inputs (``labels`` only in conditional files) and outputs.
 INPUTS = {"generator": ["z", "labels"], "encoder": ["x", "labels"],
-          "step": ["x", "t", "labels", "aux", "coef"]}
-OUTPUTS = {"encoder": ["mean", "logvar"], "step": ["prediction", "x_next", "carry"]}
+          "step": ["x", "t", "labels", *samplers.UPDATE_INPUTS]}
+OUTPUTS = {"encoder": ["mean", "logvar"], "step": ["prediction", *samplers.UPDATE_OUTPUTS]}
 
 
 class Sampler:
@@ -181,16 +181,17 @@ class Sampler:
     def _calls(self, calls: list[samplers.Call], x: np.ndarray, feeds: dict[str, np.ndarray],
                streams: NoiseStreams) -> np.ndarray:
         """Run ``calls`` with the update inside the graph: one session call each, noise drawn ahead."""
-        t, carry, run = feeds["t"], feeds["aux"], self._run_fast
+        t, carry, run, shape = feeds["t"], feeds["aux"], self._run_fast, x.shape
         coefs = [np.array(c.coefficients(), dtype=np.float32) for c in calls]
         noisy = [c.noise for c in calls if c.noise is not None]
-        ahead = DrawAhead(lambda j: streams.step(j, x.shape), noisy) if noisy else None
+        outputs = list(samplers.UPDATE_OUTPUTS)
+        ahead = DrawAhead(lambda j: streams.step(j, shape), noisy) if noisy else None
         try:
             for call, coef in zip(calls, coefs, strict=True):
                 t.fill(call.t)
                 feeds["x"], feeds["coef"] = x, coef
                 feeds["aux"] = carry if call.noise is None or ahead is None else ahead.take(call.noise)
-                x, carry = run(["x_next", "carry"], feeds, None)
+                x, carry = run(outputs, feeds, None)
         finally:
             if ahead is not None:
                 ahead.close()

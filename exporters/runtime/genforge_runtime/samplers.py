@@ -156,6 +156,12 @@ def _x0_eps_coefficients(prediction: str, abar: float) -> tuple[float, float, fl
     return a, -s, s, a  # v-prediction
 
 
+#: The step graph's inputs after the network's own (``coef`` is ``Call.coefficients()``) and
+#: its outputs after ``prediction``: the update of one call, computed inside the graph.
+UPDATE_INPUTS = ("aux", "coef")
+UPDATE_OUTPUTS = ("x_next", "carry")
+
+
 @dataclass(frozen=True)
 class Call:
     """One network call of a sampler and the update after it, linear in three arrays.
