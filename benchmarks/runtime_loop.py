@@ -12,7 +12,9 @@ size beside the weights'. Then it times, alternating in one process at batch 64:
                 by the seed contract, on a second thread while the graph runs)
   dpmpp_2m      the same with DPM-Solver++(2M), which draws no noise
 
-and prints each over session.run (the loop's overhead).
+and prints each over session.run (the loop's overhead) as the median of the rounds'
+ratios: each round times the three one after the other, so that the pair shares the
+machine's state (on a shared 2-core machine a busy neighbour slows everything for seconds).
 
     python benchmarks/runtime_loop.py                 # from the repository root
     python benchmarks/runtime_loop.py --rounds 5 --steps 200 --threads 1
@@ -62,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="sampling steps per timed call")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (median)")
+    parser.add_argument("--rounds", type=int, default=11, help="alternating rounds (median)")
     parser.add_argument("--threads", type=int, help="onnxruntime CPU threads (default: one per core)")
     parser.add_argument("--hidden", type=int, help="width of the step network (default: the family's)")
     args = parser.parse_args()
@@ -104,13 +106,15 @@ def main() -> None:
                 times[name].append((time.perf_counter() - start) / (calls[name] * per))
         run = statistics.median(times["session.run"])
         print(f"\nstep network width {loaded.config.model.hidden}, batch {n}, {steps} steps per call, "
-              f"median of {args.rounds} alternating rounds; session.run of the step graph: "
-              f"{run * 1e6:,.1f} us")
-        print("| sampler | runtime, per sampling step | over one session.run |")
-        print("|---|---|---|")
+              f"{args.rounds} alternating rounds; session.run of the step graph: {run * 1e6:,.1f} us "
+              "(median)")
+        print("| sampler | runtime, per sampling step (median) | over one session.run (median of the "
+              "rounds' ratios) | rounds' ratios, min to max |")
+        print("|---|---|---|---|")
         for kind in ("ddpm", "dpmpp_2m"):
-            step = statistics.median(times[kind])
-            print(f"| {kind} | {step * 1e6:,.1f} us | {step / run:.3f} |")
+            ratios = [a / b for a, b in zip(times[kind], times["session.run"], strict=True)]
+            print(f"| {kind} | {statistics.median(times[kind]) * 1e6:,.1f} us | "
+                  f"{statistics.median(ratios):.3f} | {min(ratios):.3f} to {max(ratios):.3f} |")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -91,13 +91,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides.append(f"trainer.threads={args.threads}")
     run = train(args.config, resume=args.resume, model=args.model, data=args.data,
                 steps=args.steps, out=args.out, device=args.device, overrides=overrides)
-    if not run.process.main:
-        return 0
-    print(f"checkpoint: {run.checkpoint}")
-    grids = sorted((run.out / "samples").glob("*.png"))
-    if grids:
-        print(f"samples:    {grids[-1]}")
-    print(f"metrics:    {run.out / 'metrics.jsonl'}")
+    if run.process.main:
+        print(f"checkpoint: {run.checkpoint}")
+        grids = sorted((run.out / "samples").glob("*.png"))
+        if grids:
+            print(f"samples:    {grids[-1]}")
+        print(f"metrics:    {run.out / 'metrics.jsonl'}")
+    if run.process.distributed:
+        # the run is saved and the group destroyed; skip the interpreter's teardown, in which
+        # gloo's worker threads now and then abort the process (SIGABRT) and fail torchrun
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -68,6 +68,8 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
         raise ValueError(f"guidance {settings.guidance}: this model has no unconditional prediction "
                          "(null label); use 0")
     sampler = samplers.make(process, settings)
+    if noise is not None:  # seeds every step's noise stream at once (numpy: 12 us a stream one by one)
+        noise.streams.prepare_steps([c.noise for c in sampler.plan() if c.noise is not None])
     n = len(z)
     x = z.reshape(n, *shape)
     null = None if labels is None or null_label is None else torch.full_like(labels, null_label)

@@ -325,6 +325,8 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
             if process.main:
                 out.mkdir(parents=True, exist_ok=True)
             _loop(run, optimizers, data.train, autocast)
+            if created:  # no process tears the group down while another still uses it
+                torch.distributed.barrier()
     finally:
         if created:
             torch.distributed.destroy_process_group()

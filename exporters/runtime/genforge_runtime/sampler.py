@@ -64,6 +64,7 @@ class Sampler:
         self.process: samplers.Process | None = None
         self.defaults: samplers.Settings | None = None
         self.null_label: int | None = None
+        self._plans: dict[samplers.Settings, tuple[list[samplers.Call], list[np.ndarray], list[int]]] = {}
         if self.iterative:
             spec = info.get("sampling") or {}
             try:
@@ -161,16 +162,27 @@ class Sampler:
         """One batch of an iterative model: the sampler's calls of the step graph."""
         assert self.process is not None
         shape = (rows, *self.sample_shape)
-        x = streams.latents(rows, self.latent_dim).reshape(shape)
-        sampler = samplers.make(self.process, settings)
         feeds: dict[str, np.ndarray] = {"t": np.empty(rows, dtype=np.float32),
                                         "aux": np.zeros(shape, dtype=np.float32),
                                         "coef": np.zeros(5, dtype=np.float32)}
         if y is not None:
             feeds["labels"] = y
-        if settings.guidance in (0.0, 1.0):
-            x = self._calls(sampler.plan(), x, feeds, streams)
+        if settings.guidance in (0.0, 1.0):  # one session call per network call, update inside
+            calls, coefs, noisy = self._plan(settings)
+            ahead = None
+            if noisy:  # started first: the thread draws step noise while z is drawn here
+                streams.prepare_steps(noisy)
+                ahead = DrawAhead(streams.step_into, noisy, shape)
+            try:
+                x = streams.latents(rows, self.latent_dim).reshape(shape)
+                x = self._calls(calls, coefs, ahead, x, feeds)
+            finally:
+                if ahead is not None:
+                    ahead.close()
         else:  # the guided prediction combines two calls; the update runs here
+            streams.prepare_steps(self._plan(settings)[2])
+            x = streams.latents(rows, self.latent_dim).reshape(shape)
+            sampler = samplers.make(self.process, settings)
             x = sampler.run(x, samplers.guided(self._predictor(feeds, y), settings.guidance),
                             lambda j: streams.step(j, shape))
         out = np.ascontiguousarray(self.process.to_samples(x), dtype=np.float32)
@@ -178,24 +190,30 @@ class Sampler:
             np.clip(out, *self._clip, out=out)
         return out
 
-    def _calls(self, calls: list[samplers.Call], x: np.ndarray, feeds: dict[str, np.ndarray],
-               streams: NoiseStreams) -> np.ndarray:
-        """Run ``calls`` with the update inside the graph: one session call each, noise drawn ahead."""
-        t, carry, run, shape = feeds["t"], feeds["aux"], self._run_fast, x.shape
-        coefs = [np.array(c.coefficients(), dtype=np.float32) for c in calls]
-        noisy = [c.noise for c in calls if c.noise is not None]
+    def _calls(self, calls: list[samplers.Call], coefs: list[np.ndarray], ahead: DrawAhead | None,
+               x: np.ndarray, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Run ``calls`` from ``x``, one session call each; step noise from ``ahead``."""
+        t, carry, run = feeds["t"], feeds["aux"], self._run_fast
         outputs = list(samplers.UPDATE_OUTPUTS)
-        ahead = DrawAhead(lambda j: streams.step(j, shape), noisy) if noisy else None
-        try:
-            for call, coef in zip(calls, coefs, strict=True):
-                t.fill(call.t)
-                feeds["x"], feeds["coef"] = x, coef
-                feeds["aux"] = carry if call.noise is None or ahead is None else ahead.take(call.noise)
-                x, carry = run(outputs, feeds, None)
-        finally:
-            if ahead is not None:
-                ahead.close()
+        for call, coef in zip(calls, coefs, strict=True):
+            t.fill(call.t)
+            feeds["x"], feeds["coef"] = x, coef
+            feeds["aux"] = carry if ahead is None or call.noise is None else ahead.take(call.noise)
+            x, carry = run(outputs, feeds, None)
         return x
+
+    def _plan(self, settings: samplers.Settings) -> tuple[list[samplers.Call], list[np.ndarray], list[int]]:
+        """The sampler's calls, their ``coef`` inputs and its noisy steps (kept per settings)."""
+        plan = self._plans.get(settings)
+        if plan is None:
+            assert self.process is not None
+            calls = samplers.make(self.process, settings).plan()
+            plan = (calls, [np.array(c.coefficients(), dtype=np.float32) for c in calls],
+                    [c.noise for c in calls if c.noise is not None])
+            if len(self._plans) >= 16:
+                self._plans.clear()
+            self._plans[settings] = plan
+        return plan
 
     def _predictor(self, feeds: dict[str, np.ndarray], y: np.ndarray | None
                    ) -> Callable[[np.ndarray, float, bool], np.ndarray]:

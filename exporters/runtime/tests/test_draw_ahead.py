@@ -1,54 +1,113 @@
-"""Noise drawn ahead on a thread: the same arrays in the same order, errors raised in the loop."""
+"""Noise drawn ahead on a worker thread: the same arrays in the same order, errors raised in the loop."""
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import threading
 
 import numpy as np
 import pytest
 
 from genforge_runtime.ahead import DrawAhead
-from genforge_runtime.noise import NoiseStreams
+from genforge_runtime.noise import NoiseStreams, spawned_states
 
 
 def test_draws_ahead_are_the_draws_of_the_loop_in_order():
     streams, plain = NoiseStreams(5), NoiseStreams(5)
-    ahead = DrawAhead(lambda j: streams.step(j, (4, 3)), [0, 1, 2, 4])
+    streams.prepare_steps([0, 1, 2, 4])
+    ahead = DrawAhead(streams.step_into, [0, 1, 2, 4], (4, 3))
     try:
         for j in (0, 1, 2, 4):
             np.testing.assert_array_equal(ahead.take(j), plain.step(j, (4, 3)))
+        with pytest.raises(ValueError, match="in the order"):
+            ahead.take(5)
     finally:
         ahead.close()
-    assert not ahead._thread.is_alive()
+    assert ahead._done
 
 
-def test_at_most_depth_draws_wait_and_close_stops_the_thread_early():
-    drawn: list[int] = []
+def test_a_full_ring_waits_for_the_loop_and_reuses_its_arrays():
+    filled: list[int] = []
+
+    def fill(j: int, out: np.ndarray) -> None:
+        filled.append(j)
+        out.fill(j)
+
+    ahead = DrawAhead(fill, range(10), (3,), budget=2 * 3 * 4)  # room for two steps
+    assert ahead.depth == 2
+    try:
+        seen = [ahead.take(j).copy() for j in range(10)]
+    finally:
+        ahead.close()
+    assert [s.tolist() for s in seen] == [[float(j)] * 3 for j in range(10)]
+    assert filled == list(range(10))
+
+
+def test_close_stops_the_worker_before_it_draws_the_rest():
+    filled: list[int] = []
     gate = threading.Event()
 
-    def draw(j: int) -> np.ndarray:
-        drawn.append(j)
-        if len(drawn) == 2:
+    def fill(j: int, out: np.ndarray) -> None:
+        filled.append(j)
+        if len(filled) == 2:  # steps 1 and 2: the worker's, before the ring of 3 is full
             gate.set()
-        return np.full(2, j, dtype=np.float32)
+        out.fill(j)
 
-    ahead = DrawAhead(draw, range(100), depth=2)
-    assert gate.wait(5)
-    assert ahead.take(0).tolist() == [0.0, 0.0]
-    ahead.close()  # the loop stopped after one step: the thread ends without drawing the rest
-    assert not ahead._thread.is_alive() and len(drawn) <= 4
+    ahead = DrawAhead(fill, range(100), (2,), budget=3 * 2 * 4)
+    try:
+        assert gate.wait(5)
+        assert ahead.take(0).tolist() == [0.0, 0.0]  # the loop draws the first step itself
+    finally:
+        ahead.close()  # the loop stopped after one step: the worker ends without drawing the rest
+    assert ahead._done and sorted(filled) == [0, 1, 2]
+
+
+def test_a_forked_child_starts_its_own_workers():
+    streams = NoiseStreams(1)
+    warm = DrawAhead(streams.step_into, [0, 1], (2,))  # a worker now exists in this process
+    warm.take(0), warm.take(1)
+    warm.close()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child has no threads: a new worker must start, or take() would hang
+        signal.alarm(30)  # a hung child does not outlive the test
+        ahead = DrawAhead(NoiseStreams(1).step_into, [0, 1, 2], (2,))
+        ok = all(ahead.take(j).shape == (2,) for j in range(3))
+        ahead.close()
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert select.select([read], [], [], 20)[0], "the child hung"
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
 
 
 def test_an_error_in_a_draw_is_raised_by_take():
-    def draw(j: int) -> np.ndarray:
+    def fill(j: int, out: np.ndarray) -> None:
         if j == 1:
             raise ValueError("no noise for step 1")
-        return np.zeros(1, dtype=np.float32)
+        out.fill(0)
 
-    ahead = DrawAhead(draw, [0, 1, 2])
+    ahead = DrawAhead(fill, [0, 1, 2], (1,))
     try:
         ahead.take(0)
         with pytest.raises(ValueError, match="no noise for step 1"):
             ahead.take(1)
     finally:
         ahead.close()
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2**32 - 1, 2**32, 2**63 - 2, 2**128 - 1, 2**128 + 7, 2**200 + 11])
+def test_spawned_states_are_numpys_seed_sequence(seed):
+    keys = np.array([0, 1, 2, 7, 1001, 2**31, 2**32 - 1])
+    want = [np.random.SeedSequence(seed, spawn_key=(int(k),)).generate_state(4, np.uint64) for k in keys]
+    np.testing.assert_array_equal(spawned_states(seed, keys), np.stack(want))
+
+
+def test_prepared_streams_draw_what_streams_made_one_by_one_draw():
+    prepared, plain = NoiseStreams(11), NoiseStreams(11)
+    prepared.prepare_steps(list(range(0, 40, 3)))
+    for j in range(40):
+        np.testing.assert_array_equal(prepared.step(j, (2, 5)), plain.step(j, (2, 5)))
