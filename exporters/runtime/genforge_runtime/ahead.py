@@ -39,14 +39,23 @@ class _Workers:
     def _work(self) -> None:
         while True:
             job, finished = self._jobs.get()
-            job()  # jobs catch their own errors
-            with self._lock:
-                self._idle += 1
-            finished.set()
+            try:
+                job()
+            except BaseException:  # a job hands its errors to its caller; the worker lives on
+                pass
+            finally:
+                with self._lock:
+                    self._idle += 1
+                finished.set()
 
 
 _workers = _Workers()
 os.register_at_fork(after_in_child=_workers.reset)
+
+
+def background(job: Callable[[], None]) -> threading.Event:
+    """Run ``job`` on a worker thread; the event is set when it has finished (failed or not)."""
+    return _workers.submit(job)
 
 
 class DrawAhead:
@@ -77,7 +86,7 @@ class DrawAhead:
         self._done = self._stop = False
         self._error: BaseException | None = None
         self._cond = threading.Condition(threading.Lock())
-        self._finished = _workers.submit(lambda: self._fill(fill))
+        self._finished = background(lambda: self._fill(fill))
 
     def _fill(self, fill: Callable[[int, np.ndarray], None]) -> None:
         try:

@@ -12,9 +12,12 @@ A request with seed ``s`` draws from independent streams, stream ``k`` being
 Rows are samples, drawn in sample order, so drawing batch after batch from the same
 streams gives exactly the rows of one draw of all ``n``: the samples of a seed do not
 depend on the batch size or the device. Streams are created when first used.
+Without a seed, streams start from fresh OS entropy, and a forked child process starts
+new ones (its draws differ from its parent's).
 The same property lets ``NoiseStreams(block=B)`` draw labels and latents ``B`` rows at a
 time and hand them out in order: the rows are the ones a row-by-row draw gives, at a
-fraction of the per-call cost (the runtime does this for requests without a seed).
+fraction of the per-call cost (the runtime does this for requests without a seed, and
+draws the next block on a worker thread while the current one is handed out).
 
 Creating a stream costs numpy about 12 us (``SeedSequence`` and ``PCG64``), as much as a
 small network's step. ``NoiseStreams.prepare_steps`` hashes the seed words of many steps' streams in
@@ -24,10 +27,14 @@ against it by the tests); each of them is then created in about 2 us, the same g
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
+
+from genforge_runtime.ahead import background
 
 LABELS_STREAM = 0
 LATENT_STREAM = 1
@@ -131,11 +138,20 @@ class NoiseStreams:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError(f"seed: expected a non-negative integer or None, got {seed!r}")
+        self._block = int(block)
+        self._fresh = seed is None and self._block > 0  # unseeded blocks: the next drawn in the background
+        self._start(seed)
+        if seed is None:
+            _unseeded.add(self)
+
+    def _start(self, seed: int | None) -> None:
+        """Streams of ``seed`` (fresh entropy if None), none created yet."""
         self.seed = int(np.random.SeedSequence().entropy if seed is None else seed)  # type: ignore[arg-type]
         self._streams: dict[int, np.random.Generator] = {}
         self._words: dict[int, tuple[np.ndarray, int]] = {}  # prepared, not yet created: (states, row)
-        self._block = int(block)
         self._ahead: dict[int, list[Any]] = {}  # stream: [rows drawn ahead, next row, width]
+        # stream: (width, [block], finished) of the next block, drawn by a worker
+        self._pending: dict[int, tuple[int, list[np.ndarray], threading.Event]] = {}
         self._lock = threading.RLock()  # threads of an app may share one sampler
 
     def generator(self, k: int) -> np.random.Generator:
@@ -184,14 +200,23 @@ class NoiseStreams:
             return ahead[0][at : at + n]
 
     def _draw_ahead(self, k: int, width: int, n: int, ahead: list[Any] | None) -> list[Any]:
-        """A new block of stream ``k``: the rows left of the same width, then fresh ones."""
-        rest = [ahead[0][ahead[1]:]] if ahead is not None and ahead[2] == width else []
-        count, g = max(self._block, n), self.generator(k)
-        if k == LABELS_STREAM:
-            fresh = _to_labels(g.random(count), width)
-        else:
-            fresh = g.standard_normal((count, width), dtype=np.float32)
-        return [np.concatenate([*rest, fresh]), 0, width]
+        """A new block of stream ``k``: the rows left of the same width, the block a worker drew
+        meanwhile (unseeded streams start one each time), then fresh rows if still short."""
+        parts = [ahead[0][ahead[1]:]] if ahead is not None and ahead[2] == width else []
+        g = self.generator(k)
+        pending = self._pending.pop(k, None)
+        if pending is not None:
+            drawn_width, drawn, finished = pending
+            finished.wait()
+            if drawn_width == width and drawn:  # rows of another width are dropped, like the rest
+                parts.append(drawn[0])
+        have = sum(len(p) for p in parts)
+        if have < n:
+            parts.append(_draw(g, k, width, max(self._block, n - have)))
+        if self._fresh:
+            box: list[np.ndarray] = []
+            self._pending[k] = (width, box, background(lambda: box.append(_draw(g, k, width, self._block))))
+        return [np.concatenate(parts) if len(parts) > 1 else parts[0], 0, width]
 
     def step(self, j: int, shape: tuple[int, ...]) -> np.ndarray:
         """The next rows of step ``j``'s noise, float32 of ``shape`` (rows first)."""
@@ -200,6 +225,27 @@ class NoiseStreams:
     def step_into(self, j: int, out: np.ndarray) -> None:
         """Fill ``out`` (float32, rows first) with the next rows of step ``j``'s noise."""
         self.generator(FIRST_STEP_STREAM + j).standard_normal(dtype=np.float32, out=out)
+
+
+#: unseeded streams, which a forked child reseeds: else every worker process an app forks
+#: from one loaded sampler would draw the same "random" samples as its parent
+_unseeded: weakref.WeakSet[NoiseStreams] = weakref.WeakSet()
+
+
+def _reseed_unseeded() -> None:
+    for streams in list(_unseeded):
+        streams._start(None)
+
+
+os.register_at_fork(after_in_child=_reseed_unseeded)
+
+
+def _draw(g: np.random.Generator, k: int, width: int, count: int) -> np.ndarray:
+    """The next ``count`` rows of stream ``k`` from its generator ``g``: labels of ``width``
+    classes (stream 0) or latents of ``width`` values."""
+    if k == LABELS_STREAM:
+        return _to_labels(g.random(count), width)
+    return g.standard_normal((count, width), dtype=np.float32)
 
 
 def _to_labels(u: np.ndarray, num_classes: int) -> np.ndarray:

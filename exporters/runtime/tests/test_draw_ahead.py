@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from genforge_runtime.ahead import DrawAhead
-from genforge_runtime.noise import NoiseStreams, spawned_states
+from genforge_runtime.noise import NoiseStreams
 
 
 def test_draws_ahead_are_the_draws_of_the_loop_in_order():
@@ -97,17 +97,3 @@ def test_an_error_in_a_draw_is_raised_by_take():
             ahead.take(1)
     finally:
         ahead.close()
-
-
-@pytest.mark.parametrize("seed", [0, 3, 2**32 - 1, 2**32, 2**63 - 2, 2**128 - 1, 2**128 + 7, 2**200 + 11])
-def test_spawned_states_are_numpys_seed_sequence(seed):
-    keys = np.array([0, 1, 2, 7, 1001, 2**31, 2**32 - 1])
-    want = [np.random.SeedSequence(seed, spawn_key=(int(k),)).generate_state(4, np.uint64) for k in keys]
-    np.testing.assert_array_equal(spawned_states(seed, keys), np.stack(want))
-
-
-def test_prepared_streams_draw_what_streams_made_one_by_one_draw():
-    prepared, plain = NoiseStreams(11), NoiseStreams(11)
-    prepared.prepare_steps(list(range(0, 40, 3)))
-    for j in range(40):
-        np.testing.assert_array_equal(prepared.step(j, (2, 5)), plain.step(j, (2, 5)))
