@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import select
-import signal
 import threading
 
 import numpy as np
 import pytest
+from forked import in_forked_child
 
 from genforge_runtime.ahead import DrawAhead
 from genforge_runtime.noise import NoiseStreams
@@ -69,19 +67,14 @@ def test_a_forked_child_starts_its_own_workers():
     warm = DrawAhead(streams.step_into, [0, 1], (2,))  # a worker now exists in this process
     warm.take(0), warm.take(1)
     warm.close()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child has no threads: a new worker must start, or take() would hang
-        signal.alarm(30)  # a hung child does not outlive the test
+
+    def child() -> bytes:  # the child has no threads: a new worker must start, or take() would hang
         ahead = DrawAhead(NoiseStreams(1).step_into, [0, 1, 2], (2,))
         ok = all(ahead.take(j).shape == (2,) for j in range(3))
         ahead.close()
-        os.write(write, b"1" if ok else b"0")
-        os._exit(0)
-    os.close(write)
-    assert select.select([read], [], [], 20)[0], "the child hung"
-    assert os.read(read, 1) == b"1"
-    os.waitpid(pid, 0)
+        return b"1" if ok else b"0"
+
+    assert in_forked_child(child) == b"1"
 
 
 def test_an_error_in_a_draw_is_raised_by_take():

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import select
-import signal
-
 import numpy as np
 import pytest
+from forked import in_forked_child
 
 from genforge_runtime.noise import LABELS_STREAM, LATENT_STREAM, NoiseStreams, spawned_states, stream
 
@@ -29,33 +26,15 @@ def test_prepared_streams_draw_what_streams_made_one_by_one_draw():
 def test_a_forked_child_draws_other_unseeded_noise_than_its_parent():
     streams = NoiseStreams(block=16)
     streams.latents(2, 3)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(30)
-        os.write(write, streams.latents(4, 3).tobytes())
-        os._exit(0)
-    os.close(write)
-    assert select.select([read], [], [], 20)[0], "the child hung"
-    child = np.frombuffer(os.read(read, 4 * 3 * 4), dtype=np.float32).reshape(4, 3)
-    os.waitpid(pid, 0)
+    child = np.frombuffer(in_forked_child(lambda: streams.latents(4, 3).tobytes()), dtype=np.float32)
     parent = streams.latents(4, 3)
-    assert child.shape == parent.shape and not np.array_equal(child, parent)
+    assert child.shape == (12,) and not np.array_equal(child, parent.ravel())
 
 
 def test_seeded_streams_stay_seeded_in_a_forked_child():
     streams = NoiseStreams(7)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(30)
-        os.write(write, streams.latents(2, 3).tobytes())
-        os._exit(0)
-    os.close(write)
-    assert select.select([read], [], [], 20)[0], "the child hung"
-    child = np.frombuffer(os.read(read, 2 * 3 * 4), dtype=np.float32).reshape(2, 3)
-    os.waitpid(pid, 0)
-    np.testing.assert_array_equal(child, NoiseStreams(7).latents(2, 3))
+    child = np.frombuffer(in_forked_child(lambda: streams.latents(2, 3).tobytes()), dtype=np.float32)
+    np.testing.assert_array_equal(child, NoiseStreams(7).latents(2, 3).ravel())
 
 
 def test_unseeded_blocks_drawn_in_the_background_keep_the_streams_order():
