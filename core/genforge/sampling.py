@@ -64,19 +64,26 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
     the same sampler code on the exported ``network`` in numpy.
     """
     settings = settings_of(options).check(process)
-    if settings.guidance not in (0.0, 1.0) and (null_label is None or labels is None):
-        raise ValueError(f"guidance {settings.guidance}: this model has no unconditional prediction "
-                         "(null label); use 0")
+    both = None  # with guidance: the labels, then the null label (one network call for both)
+    if settings.guidance not in (0.0, 1.0):
+        if null_label is None or labels is None:
+            raise ValueError(f"guidance {settings.guidance}: this model has no unconditional prediction "
+                             "(null label); use 0")
+        both = torch.cat([labels, torch.full_like(labels, null_label)])
     sampler = samplers.make(process, settings)
     if noise is not None:  # seeds every step's noise stream at once (numpy: 12 us a stream one by one)
         noise.streams.prepare_steps([c.noise for c in sampler.plan() if c.noise is not None])
     n = len(z)
     x = z.reshape(n, *shape)
-    null = None if labels is None or null_label is None else torch.full_like(labels, null_label)
 
-    def predict(x: torch.Tensor, t: float, unconditional: bool) -> torch.Tensor:
+    def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         tt = torch.full((n,), t, dtype=torch.float32, device=x.device)
-        return network(x, tt, null if unconditional else labels)
+        return network(x, tt, labels)
+
+    def pair(x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+        tt = torch.full((2 * n,), t, dtype=torch.float32, device=x.device)
+        out = network(torch.cat([x, x]), tt, both)
+        return out[:n], out[n:]
 
     def draw(j: int) -> torch.Tensor:
         if noise is None:
@@ -84,5 +91,6 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
                              "argument generate() was given (GenerativeModel.sample does)")
         return noise.draw(j)
 
-    out = process.to_samples(sampler.run(x, samplers.guided(predict, settings.guidance), draw))
+    step = predict if both is None else samplers.guided(pair, settings.guidance)
+    out = process.to_samples(sampler.run(x, step, draw))
     return out.clamp(*value_range) if value_range is not None else out

@@ -179,11 +179,11 @@ class Sampler:
             finally:
                 if ahead is not None:
                     ahead.close()
-        else:  # the guided prediction combines two calls; the update runs here
+        else:  # the guided prediction combines two predictions; the update runs here
             streams.prepare_steps(self._plan(settings)[2])
             x = streams.latents(rows, self.latent_dim).reshape(shape)
             sampler = samplers.make(self.process, settings)
-            x = sampler.run(x, samplers.guided(self._predictor(feeds, y), settings.guidance),
+            x = sampler.run(x, samplers.guided(self._pair(y), settings.guidance),
                             lambda j: streams.step(j, shape))
         out = np.ascontiguousarray(self.process.to_samples(x), dtype=np.float32)
         if self._clip is not None:
@@ -215,20 +215,24 @@ class Sampler:
             self._plans[settings] = plan
         return plan
 
-    def _predictor(self, feeds: dict[str, np.ndarray], y: np.ndarray | None
-                   ) -> Callable[[np.ndarray, float, bool], np.ndarray]:
-        """``predict(x, t, unconditional)``: the step graph's prediction alone."""
-        null = np.full(len(feeds["t"]), self.null_label or 0, dtype=np.int64)
+    def _pair(self, y: np.ndarray | None) -> Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]:
+        """``pair(x, t)``: the conditional and unconditional predictions of one call at batch 2n."""
+        if y is None:
+            raise ValueError("guidance needs labels")  # checked by settings(); kept for the type checker
+        n = len(y)
+        feeds = {"t": np.empty(2 * n, dtype=np.float32),
+                 "labels": np.concatenate([y, np.full(n, self.null_label or 0, dtype=np.int64)]),
+                 "aux": np.zeros((2 * n, *self.sample_shape), dtype=np.float32),
+                 "coef": np.zeros(5, dtype=np.float32)}
         run = self._run_fast
 
-        def predict(x: np.ndarray, tv: float, unconditional: bool) -> np.ndarray:
+        def pair(x: np.ndarray, tv: float) -> tuple[np.ndarray, np.ndarray]:
             feeds["t"].fill(tv)
-            feeds["x"] = x
-            if y is not None:
-                feeds["labels"] = null if unconditional else y
-            return run(["prediction"], feeds, None)[0]
+            feeds["x"] = np.concatenate([x, x])
+            out = run(["prediction"], feeds, None)[0]
+            return out[:n], out[n:]
 
-        return predict
+        return pair
 
     def encode(self, x: np.ndarray, labels: Labels = None) -> tuple[np.ndarray, np.ndarray]:
         """Encoder files: ``(mean, logvar)`` of q(z|x) for ``x`` of shape ``[n, *sample_shape]``."""

@@ -111,15 +111,17 @@ class Settings:
         return asdict(self)
 
 
-def guided(predict: Callable[[Any, float, bool], Any], guidance: float) -> Predict:
-    """``predict(x, t, unconditional)`` combined under classifier-free guidance ``guidance``."""
-    if guidance in (0.0, 1.0):
-        return lambda x, t: predict(x, t, False)
+def guided(pair: Callable[[Any, float], tuple[Any, Any]], guidance: float) -> Predict:
+    """Classifier-free guidance ``w`` (other than 0 or 1, which mean off): ``u + w (c - u)``.
+
+    ``pair(x, t)`` returns the conditional and unconditional predictions ``(c, u)``; callers
+    compute both in one network call on ``x`` twice (the labels, then the null label), at
+    twice the batch, which costs less than two calls.
+    """
     w = float(guidance)
 
     def combined(x: Any, t: float) -> Any:
-        c = predict(x, t, False)
-        u = predict(x, t, True)
+        c, u = pair(x, t)
         return u + (c - u) * w
 
     return combined

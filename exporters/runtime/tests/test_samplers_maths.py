@@ -76,17 +76,12 @@ def test_fewer_steps_land_further_from_the_law_deterministic_samplers_draw_no_no
 
 
 def test_guidance_combines_conditional_and_unconditional():
-    calls = []
-
-    def predict(x, t, unconditional):
-        calls.append(unconditional)
-        return x * 0.0 + (1.0 if unconditional else 3.0)
+    def pair(x, t):
+        return x * 0.0 + 3.0, x * 0.0 + 1.0  # (conditional, unconditional)
 
     x = np.zeros(2, dtype=np.float32)
-    assert samplers.guided(predict, 0.0)(x, 0.5).tolist() == [3.0, 3.0]
-    assert samplers.guided(predict, 1.0)(x, 0.5).tolist() == [3.0, 3.0]
-    assert calls == [False, False]
-    assert samplers.guided(predict, 2.0)(x, 0.5).tolist() == [5.0, 5.0]  # u + 2 (c - u)
+    assert samplers.guided(pair, 2.0)(x, 0.5).tolist() == [5.0, 5.0]  # u + 2 (c - u)
+    assert samplers.guided(pair, 0.5)(x, 0.5).tolist() == [2.0, 2.0]
 
 
 def test_timesteps_start_at_the_last_training_step():
