@@ -86,9 +86,10 @@ class DrawAhead:
         self._done = self._stop = False
         self._error: BaseException | None = None
         self._cond = threading.Condition(threading.Lock())
-        self._finished = background(lambda: self._fill(fill))
+        self._finished = background(self._fill)
 
-    def _fill(self, fill: Callable[[int, np.ndarray], None]) -> None:
+    def _fill(self) -> None:
+        """The worker's job: steps 1, 2, ... into the ring, waiting while it is full."""
         try:
             for m in range(1, len(self._steps)):
                 j = self._steps[m]
@@ -100,7 +101,7 @@ class DrawAhead:
                         self._thread_waits = False
                 if self._stop:
                     return
-                fill(j, self._slots[m % self.depth])
+                self._draw(j, self._slots[m % self.depth])
                 self._filled = m + 1
                 if self._loop_waits:
                     with self._cond:
