@@ -70,9 +70,9 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
             raise ValueError(f"guidance {settings.guidance}: this model has no unconditional prediction "
                              "(null label); use 0")
         both = torch.cat([labels, torch.full_like(labels, null_label)])
-    sampler = samplers.make(process, settings)
+    calls = samplers.make(process, settings).plan()
     if noise is not None:  # seeds every step's noise stream at once (numpy: 12 us a stream one by one)
-        noise.streams.prepare_steps([c.noise for c in sampler.plan() if c.noise is not None])
+        noise.streams.prepare_steps([c.noise for c in calls if c.noise is not None])
     n = len(z)
     x = z.reshape(n, *shape)
 
@@ -92,5 +92,5 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
         return noise.draw(j)
 
     step = predict if both is None else samplers.guided(pair, settings.guidance)
-    out = process.to_samples(sampler.run(x, step, draw))
+    out = process.to_samples(samplers.run_calls(calls, x, step, draw))
     return out.clamp(*value_range) if value_range is not None else out

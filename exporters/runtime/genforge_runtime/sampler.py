@@ -180,11 +180,11 @@ class Sampler:
                 if ahead is not None:
                     ahead.close()
         else:  # the guided prediction combines two predictions; the update runs here
-            streams.prepare_steps(self._plan(settings)[2])
+            calls, _, noisy = self._plan(settings)
+            streams.prepare_steps(noisy)
             x = streams.latents(rows, self.latent_dim).reshape(shape)
-            sampler = samplers.make(self.process, settings)
-            x = sampler.run(x, samplers.guided(self._pair(y), settings.guidance),
-                            lambda j: streams.step(j, shape))
+            x = samplers.run_calls(calls, x, samplers.guided(self._pair(y), settings.guidance),
+                                   lambda j: streams.step(j, shape))
         out = np.ascontiguousarray(self.process.to_samples(x), dtype=np.float32)
         if self._clip is not None:
             np.clip(out, *self._clip, out=out)

@@ -202,13 +202,18 @@ class Plan:
 
     def run(self, x: Any, predict: Predict, draw: Draw) -> Any:
         """Run the calls from ``x`` (pure noise); ``draw(j)`` gives step ``j``'s noise."""
-        carry = None
-        for call in self.plan():
-            out = predict(x, call.t)
-            aux = draw(call.noise) if call.noise is not None else carry if call.c else None
-            x, carry = (combine(x, out, aux, call.a, call.b, call.c),
-                        combine(x, out, None, call.d, call.e, 0.0) if call.d or call.e else None)
-        return x
+        return run_calls(self.plan(), x, predict, draw)
+
+
+def run_calls(calls: list[Call], x: Any, predict: Predict, draw: Draw) -> Any:
+    """Run ``calls`` (a sampler's plan) from ``x``; ``draw(j)`` gives step ``j``'s noise."""
+    carry = None
+    for call in calls:
+        out = predict(x, call.t)
+        aux = draw(call.noise) if call.noise is not None else carry if call.c else None
+        x, carry = (combine(x, out, aux, call.a, call.b, call.c),
+                    combine(x, out, None, call.d, call.e, 0.0) if call.d or call.e else None)
+    return x
 
 
 class DiffusionSampler(Plan):
