@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from genforge.errors import CheckpointError, ConfigError, DataError, GenforgeError, PluginError
 from genforge.hookspecs import hookimpl, hookspec
+from genforge.threads import prefer_passive_waits
+
+prefer_passive_waits()  # before torch loads: OpenMP reads its wait policy once
 
 if TYPE_CHECKING:
     from genforge.api import LoadedModel, load, train

@@ -337,8 +337,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
                    "checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--threads", type=count, help="torch CPU threads (trainer.threads; 1 is often fastest "
-                   "on a busy machine)")
+    p.add_argument("--threads", type=count, help="a fixed number of torch CPU threads (trainer.threads; "
+                   "by default tuned while training)")
     p.add_argument("--nproc", type=count, help="train with N processes (launches torchrun; gloo on CPU, "
                    "NCCL on GPUs)")
     p.set_defaults(handler=cmd_train)

@@ -71,8 +71,8 @@ class TrainerConfig(BaseModel):
         "decayed from the family's rate to 0 linearly or along a half cosine")
     sync_batchnorm: bool = Field(False, description="under DDP: synchronise BatchNorm statistics "
                                  "across processes")
-    threads: int = Field(0, ge=0, description="torch CPU threads while training (0: torch's default, "
-                         "one per core); 1 is often fastest on a busy machine")
+    threads: int = Field(0, ge=0, description="torch CPU threads while training (0: tuned while training, "
+                         "from one up to the CPUs the process may use)")
     loggers: list[Literal["tensorboard"]] = Field(
         default_factory=list, description="loggers besides metrics.jsonl (always written): tensorboard "
         "writes RUN/tensorboard/ (needs genforge[tensorboard])")

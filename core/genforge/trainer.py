@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from genforge.errors import CheckpointError, ConfigError, TrainingDiverged
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
 from genforge.runlock import RunLock
+from genforge.threads import ThreadTuner, cpu_threads
 from genforge.weights import check_before_build, load_weights
 
 
@@ -306,7 +305,7 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
     created = distributed.init(process, device)
     cuda = [device.index or 0] if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=cuda), cpu_threads(tcfg.threads, device, process.main):
+        with torch.random.fork_rng(devices=cuda), cpu_threads(tcfg.threads, device) as tuner:
             torch.manual_seed(cfg.seed)
             data = load_data(resolved, plugins)
             if resume:
@@ -324,7 +323,7 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
                 torch.manual_seed(cfg.seed + 1_000_003 * process.rank + run.step)
             if process.main:
                 out.mkdir(parents=True, exist_ok=True)
-            _loop(run, optimizers, data.train, autocast)
+            _loop(run, optimizers, data.train, autocast, tuner)
             if created:  # no process tears the group down while another still uses it
                 torch.distributed.barrier()
     finally:
@@ -333,31 +332,9 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
     return run
 
 
-@contextlib.contextmanager
-def cpu_threads(threads: int, device: torch.device, main: bool = True) -> Iterator[None]:
-    """Train with ``threads`` torch CPU threads (0: torch's default), restoring the count after.
-
-    With the default on a CPU run at a terminal, a machine whose load already fills its cores
-    gets a one-line note: there, one thread per process can train several times faster.
-    """
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    elif main and device.type == "cpu" and previous > 1 and hasattr(os, "getloadavg") and sys.stderr.isatty():
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1
-        if load >= cores:
-            print(f"genforge: note: this machine is busy (load {load:.1f} on {cores} cores); "
-                  f"--threads 1 (trainer.threads = 1) may train faster than torch's {previous} threads",
-                  file=sys.stderr)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], dataset: Dataset,
-          autocast: contextlib.AbstractContextManager[object]) -> None:
-    """Run the steps from ``run.step`` to the end, with hooks and checkpoints."""
+          autocast: contextlib.AbstractContextManager[object], tuner: ThreadTuner | None = None) -> None:
+    """Run the steps from ``run.step`` to the end, with hooks and checkpoints (``tuner`` times the steps)."""
     cfg = run.config.run
     tcfg = cfg.trainer
     model = run.model
@@ -370,6 +347,7 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
     while run.step < tcfg.steps:
         if schedule is not None:
             schedule(run.step)
+        started = time.perf_counter()
         x, y = next(batches)
         if tcfg.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -377,6 +355,8 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
             metrics = model.train_step((x, y), optimizers)
         if run.ema is not None:
             run.ema.update(run.step)
+        if tuner is not None:
+            tuner.step_took(time.perf_counter() - started)
         run.step += 1
         due = bool(tcfg.checkpoint_every and run.step % tcfg.checkpoint_every == 0) or run.step == tcfg.steps
         if due or run.step % tcfg.log_every == 0:  # the loss is read here only: no per-step sync

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genforge_runtime.backend import onnxruntime
+from genforge_runtime.cpus import usable_cpus
 from genforge_runtime.errors import NotAGenforgeModel, RuntimeUnavailable
 
 if TYPE_CHECKING:
@@ -33,11 +34,10 @@ def first_line(e: BaseException) -> str:
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
-    """Options shared by all sessions: warnings silenced, ``threads`` intra-op threads (None: all cores)."""
+    """Options of every session: warnings silenced, ``threads`` intra-op threads (None: a usable CPU each)."""
     so = onnxruntime().SessionOptions()
     so.log_severity_level = 3
-    if threads is not None:
-        so.intra_op_num_threads = threads
+    so.intra_op_num_threads = threads or usable_cpus()
     return so
 
 
