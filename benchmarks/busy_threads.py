@@ -2,12 +2,14 @@
 
 Each competitor is a single-threaded busy loop started just before the run and stopped
 after it. For each family and number of competitors the same command runs with genforge's
-default threads, with ``--threads N`` for each N up to the usable CPUs, and with OpenMP's
-own spinning waits (``spin``: what genforge did before it asked for sleeping waits). The
+default threads, with ``--threads N`` for each N up to the usable CPUs, and as genforge
+trained before it tuned threads (``before``: OpenMP's own spinning waits, one thread per
+CPU). The
 last column is the default's wall time over the best ``--threads`` setting's. Run on an
 otherwise quiet machine:
 
     python benchmarks/busy_threads.py [--families gan cvae cfm] [--competitors 0 1 2] [--rounds 1]
+        [--no-before]
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def timed_run(model: str, steps: int, setting: str, competitors: int, folder: Pa
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     args = [sys.executable, "-m", "genforge", "train", "--model", model, "--steps", str(steps),
             "--out", str(folder / f"{model}-{setting}-{competitors}-{time.monotonic_ns()}"), "--no-progress"]
-    if setting == "spin":  # an empty policy is no policy to OpenMP: its own spin-then-sleep waits
+    if setting == "before":  # an empty policy is no policy to OpenMP: its own spin-then-sleep waits
         env["OMP_WAIT_POLICY"] = ""
+        args += ["--threads", str(usable_cpus())]
     elif setting != "default":
         args += ["--threads", setting]
     busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(competitors)]
@@ -55,13 +58,13 @@ def main() -> None:
     ap.add_argument("--families", nargs="+", default=["gan", "cvae", "cfm"])
     ap.add_argument("--competitors", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--rounds", type=int, default=1, help="runs per cell; the median is shown")
-    ap.add_argument("--no-spin", action="store_true", help="skip the spinning-waits column")
+    ap.add_argument("--no-before", action="store_true", help="skip the column of the former defaults")
     args = ap.parse_args()
     cpus = usable_cpus()
-    settings = ["default", *map(str, range(1, cpus + 1)), *([] if args.no_spin else ["spin"])]
+    settings = ["default", *map(str, range(1, cpus + 1)), *([] if args.no_before else ["before"])]
     print(f"{cpus} usable CPUs; load average before: {os.getloadavg()[0]:.2f}")
-    header = ["family", "steps", "competitors", *[f"{s} (s)" if s in ("default", "spin") else f"--threads {s} (s)"
-                                                  for s in settings], "default / best"]
+    columns = [f"{s} (s)" if s in ("default", "before") else f"--threads {s} (s)" for s in settings]
+    header = ["family", "steps", "competitors", *columns, "default / best"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     with tempfile.TemporaryDirectory() as tmp:
