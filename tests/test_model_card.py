@@ -53,7 +53,8 @@ def test_the_card_describes_the_run_and_its_snippet_loads_it(tmp_path):
     meta = hub_metadata(tmp_path / "run" / "README.md")
     assert meta["license"] == "unknown" and "datasets" not in meta  # digits have no Hub dataset id
     assert meta["pipeline_tag"] == "unconditional-image-generation"
-    assert meta["tags"] == ["genforge", "cgan", "digits", "generative-model", "safetensors", "class-conditional"]
+    assert meta["tags"] == ["genforge", "cgan", "digits", "generative-model", "safetensors",
+                            "class-conditional"]
     assert "# cgan on digits" in card and "for 4 of 4 steps" in card and "10 classes" in card
     assert "| `ema_decay` | `0.9` |" in card and "| `latent_dim` | `8` |" in card
     assert "![samples at step 4, one row per class](samples/step-000004.png)" in card
@@ -97,16 +98,17 @@ def test_the_card_meets_the_hubs_metadata_rules_before_and_after_eval_and_export
     assert ("class-conditional" in meta["tags"]) == (model != "gan")
     assert "onnx" not in meta["tags"] and "`genforge eval` of step" not in card_file.read_text()
     if model == "cfm":  # the sampling defaults of an iterative family
-        assert "| `sampler` | `\"heun\"` |" in card_file.read_text() and "| `guidance` | `1.1` |" in \
-            card_file.read_text()
+        card = card_file.read_text()
+        for row in ('| `sampler` | `"heun"` |', "| `steps` | `10` |", "| `guidance` | `1.1` |"):
+            assert row in card
 
     assert main(["eval", str(run), "--n", "50", "--seeds", "2", "--metrics", "fd", "--device", "cpu"]) == 0
     assert f"recorded in {run / 'eval.json'}" in capsys.readouterr().out
     card = card_file.read_text()
     assert hub_metadata(card_file) == meta
     fd = read_evaluation(run)["results"]["fd"]
-    assert "`genforge eval` of step 4 (EMA weights" in card and "- n = 50 generated samples per seed, 2 seeds" \
-        in card
+    assert "`genforge eval` of step 4 (EMA weights" in card
+    assert "- n = 50 generated samples per seed, 2 seeds" in card
     assert f"| `fd` | {cell(fd)} | {cell(fd['floor'])} | lower |" in card
 
     onnx = run / f"{model}.onnx"
