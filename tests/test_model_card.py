@@ -157,9 +157,11 @@ def test_a_bad_card_section_is_one_line_naming_the_field(card, message):
 
 def test_license_other_names_its_license_in_the_metadata(tmp_path):
     genforge.train({**config(tmp_path, "gan"),
-                    "card": {"license": "other", "license_name": "my-terms", "license_link": "LICENSE"}})
+                    "card": {"license": "other", "license_name": "my-terms",
+                             "license_link": "https://example.org/terms"}})
     meta = hub_metadata(tmp_path / "run" / "README.md")
-    assert (meta["license"], meta["license_name"], meta["license_link"]) == ("other", "my-terms", "LICENSE")
+    assert (meta["license"], meta["license_name"]) == ("other", "my-terms")
+    assert meta["license_link"] == "https://example.org/terms"
 
 
 def test_a_malformed_eval_record_is_left_out_of_the_card_with_a_warning(tmp_path):

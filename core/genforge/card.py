@@ -157,8 +157,9 @@ def _results(facts: CardFacts) -> list[str]:
         weights = "EMA weights" if evaluation.get("ema") else "raw weights"
         sampler = evaluation.get("sampler")
         how = f"{weights}" + (f", sampler {json.dumps(sampler)}" if sampler else "")
-        lines += [f"`genforge eval` of step {evaluation['step']} ({how}): mean ± std over seeds, beside "
-                  "the floor (a perfect generator: training samples scored the same way).", ""]
+        beside = (", beside the floor (a perfect generator: training samples scored the same way)"
+                  if meta.get("floor") else "")
+        lines += [f"`genforge eval` of step {evaluation['step']} ({how}): mean ± std over seeds{beside}.", ""]
         lines += [f"- {line}" for line in header_lines(meta)] + [""]
         lines += ["| value | model | floor | better |", "|---|---|---|---|",
                   *(f"| `{key}` | {_cell(summary)} | {_cell(summary.get('floor'))} | {BETTER.get(key, '')} |"
@@ -223,9 +224,11 @@ def render_card(facts: CardFacts) -> str:
     return "\n".join(lines)
 
 
-def card_facts(saved: SavedRun, plugins: Plugins, log: Path | None = None, **parts: Any) -> CardFacts:
+def card_facts(saved: SavedRun, plugins: Plugins, log: Path | None, *, evaluation: Mapping[str, Any] | None,
+               grid: str | None, grid_step: int | None, onnx: Sequence[str],
+               files: Sequence[tuple[str, str]], published: bool) -> CardFacts:
     """The facts of ``saved``'s card: its config and plugin, the losses and training evaluations
-    of the run log ``log`` up to its step, and ``parts`` (the remaining ``CardFacts`` fields)."""
+    of the run log ``log`` up to its step, and what the folder holds (the keywords)."""
     with warnings.catch_warnings():  # keys a newer genforge wrote are ignored on loading too
         warnings.simplefilter("ignore")
         config = resolve(saved.config, plugins, strict=False, defaults=False)
@@ -238,7 +241,8 @@ def card_facts(saved: SavedRun, plugins: Plugins, log: Path | None = None, **par
                      conditional=bool(entry.conditional),
                      hub_dataset=plugins.get("data_sources", config.run.data.name).hub_dataset,
                      losses=training[-1] if training else None, train_eval=evals[-1] if evals else None,
-                     floor=floors[-1] if floors else None, **parts)
+                     floor=floors[-1] if floors else None, evaluation=evaluation, grid=grid,
+                     grid_step=grid_step, onnx=onnx, files=files, published=published)
 
 
 def _log_rows(log: Path, step: int) -> list[dict[str, Any]]:
@@ -261,8 +265,9 @@ def run_card_facts(run_dir: Path, plugins: Plugins) -> CardFacts:
     except GenforgeError as e:
         warnings.warn(f"{e}; the model card leaves it out", stacklevel=2)
         evaluation = None
-    grids = sorted((int(p.stem.removeprefix("step-")), p) for p in (run_dir / SAMPLES).glob("step-*.png")
-                   if STEP_NAME.fullmatch(p.stem) and int(p.stem.removeprefix("step-")) <= step)
+    drawn = [int(p.stem.removeprefix("step-")) for p in (run_dir / SAMPLES).glob("step-*.png")
+             if STEP_NAME.fullmatch(p.stem)]
+    grid_step = max((s for s in drawn if s <= step), default=None)
     onnx = sorted(p.name for p in run_dir.glob("*.onnx") if p.is_file())
     ema = (saved.path / EMA_WEIGHTS).is_file()
     files = [(f"{CHECKPOINTS}/{LATEST}", f"names the newest `{CHECKPOINTS}/step-NNNNNN/`, which holds "
@@ -275,8 +280,8 @@ def run_card_facts(run_dir: Path, plugins: Plugins) -> CardFacts:
     files += [(name, "an ONNX export (`genforge export`)") for name in onnx]
     files += [("train.lock", "held by a running trainer")]
     return card_facts(saved, plugins, run_dir / runlog.LOG_FILE, evaluation=evaluation,
-                      grid=grid_file(grids[-1][0]) if grids else None,
-                      grid_step=grids[-1][0] if grids else None, onnx=onnx, files=files, published=False)
+                      grid=grid_file(grid_step) if grid_step is not None else None, grid_step=grid_step,
+                      onnx=onnx, files=files, published=False)
 
 
 def write_card(folder: Path, facts: CardFacts) -> Path:

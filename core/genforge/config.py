@@ -88,7 +88,7 @@ class CardConfig(BaseModel):
     license: str = Field("unknown", description="license of the trained weights, a Hub license id "
                          "(apache-2.0, mit, cc-by-4.0, ...); unknown until you choose one")
     license_name: str = Field("", description="with license = other: the license's name")
-    license_link: str = Field("", description="with license = other: where its text is (e.g. LICENSE)")
+    license_link: str = Field("", description="with license = other: where its text is (a URL)")
     datasets: list[str] = Field(default_factory=list, description="Hub dataset ids the model was "
                                 "trained on (empty: the data source's own, if it has one)")
 
