@@ -24,6 +24,7 @@ print("TORCH-FREE", code)
 @pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["plugins", "-v"], ["plugins", "available"],
                                   ["plugins", "new", "--help"], ["plugins", "install", "--help"],
                                   ["plugins", "install", "flow", "--dry-run"], ["train", "--help"],
+                                  ["publish", "--help"],
                                   ["--version"]])
 def test_help_and_plugin_listing_do_not_import_torch(argv):
     code = NO_TORCH.format(argv=argv)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 import genforge
 from genforge.catalogue import read_catalogue
 from genforge.cli import build_parser
-from genforge.config import TrainerConfig
+from genforge.config import CardConfig, TrainerConfig
 from genforge.plugins import default_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,13 +74,17 @@ def mismatches(rows: dict[str, str], config_cls: type[BaseModel]) -> list[str]:
     return problems
 
 
-def trainer_rows() -> dict[str, str]:
-    text = section(GUIDE.read_text(), "### `[trainer]`")
+def trainer_rows(heading: str = "### `[trainer]`") -> dict[str, str]:
+    text = section(GUIDE.read_text(), heading)
     return table_rows(text[text.index("| key |"):])
 
 
 def test_the_trainer_table_is_the_trainer_config():
     assert mismatches(trainer_rows(), TrainerConfig) == []
+
+
+def test_the_card_table_is_the_card_config():
+    assert mismatches(trainer_rows("### `[card]`"), CardConfig) == []
 
 
 def test_a_trainer_option_without_a_doc_line_fails_the_check():
@@ -101,7 +105,7 @@ def test_each_family_readme_documents_its_options(entry):
         assert mismatches(rows, config_cls) == [], f"{entry.name} README vs {model}"
 
 
-@pytest.mark.parametrize("command", ["train", "sample", "export", "eval"])
+@pytest.mark.parametrize("command", ["train", "sample", "export", "eval", "publish"])
 def test_the_synopsis_lists_every_option(command):
     block = section(GUIDE.read_text(), "## Command line")
     lines = block[block.index(f"genforge {command} "):]

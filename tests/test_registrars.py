@@ -79,6 +79,9 @@ def test_model_entry_is_a_typed_record(fake_plugins):
     ("models", 'register("m", "pkg:M", Cfg, conditional=False, tiny=[1])', "tiny is [1], not a dict"),
     # an exporter without export
     ("exporters", 'register("x", object(), "s")', "has no export method"),
+    # a data source whose Hub dataset id is not owner/name
+    ("data_sources", 'register("d", "pkg:load", Cfg, "s", hub_dataset="mnist")',
+     "'d': hub_dataset 'mnist' is not a Hub dataset id"),
 ])
 def test_misuse_fails_at_load_in_one_line(fake_plugins, monkeypatch, kind, call, expected):
     plugins = fake_plugins({"misused": hook(kind, call)})

@@ -45,6 +45,8 @@ EMA_WEIGHTS = "ema.safetensors"
 STATE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 LATEST = "latest"
+#: The run folder's sample grids, ``samples/step-NNNNNN.png`` (``grid_file``).
+SAMPLES = "samples"
 #: What ``latest`` may name: a step folder directly inside ``checkpoints/``.
 STEP_NAME = re.compile(r"step-\d{6,}")
 _TENSOR = "__tensor__"
@@ -163,6 +165,19 @@ def has_checkpoint(run_dir: str | Path) -> bool:
 def step_dir_name(step: int) -> str:
     """Folder name of the checkpoint at ``step``."""
     return f"step-{step:06d}"
+
+
+def grid_file(step: int) -> str:
+    """The sample grid of ``step``, relative to the run folder."""
+    return f"{SAMPLES}/{step_dir_name(step)}.png"
+
+
+def run_folder(checkpoint: Path) -> Path | None:
+    """The run folder holding a checkpoint folder (``RUN/checkpoints/step-N``); None for a lone one."""
+    parent = checkpoint.parent
+    if parent.name == CHECKPOINTS and STEP_NAME.fullmatch(checkpoint.name) and (parent / LATEST).is_file():
+        return parent.parent
+    return None
 
 
 def flatten_state(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:

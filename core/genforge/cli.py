@@ -32,17 +32,18 @@ def device(text: str) -> str:
     return text
 
 
-def sampler_changes(assignments: Sequence[str] | None) -> dict[str, Any]:
-    """``--set sampler.KEY=VALUE`` values as a dict (only ``[sampler]`` changes at sample time)."""
+def section_changes(assignments: Sequence[str] | None, section: str, when: str) -> dict[str, Any]:
+    """``--set SECTION.KEY=VALUE`` values as a dict; an option of another section is refused (only
+    ``section`` changes ``when``, the rest is the checkpoint's)."""
     from genforge.config import apply_override
 
     raw: dict[str, Any] = {}
     for assignment in assignments or []:
-        if not assignment.partition("=")[0].strip().startswith("sampler."):
-            raise GenforgeError(f"--set {assignment!r}: only sampler.KEY=VALUE options change at "
-                                "sample time (the model and data options are the checkpoint's)")
+        if not assignment.partition("=")[0].strip().startswith(f"{section}."):
+            raise GenforgeError(f"--set {assignment!r}: only {section}.KEY=VALUE options change {when} "
+                                "(the other options are the checkpoint's)")
         apply_override(raw, assignment)
-    return raw.get("sampler", {})
+    return raw.get(section, {})
 
 
 def load_for_sampling(args: argparse.Namespace, device: str) -> Any:
@@ -50,7 +51,7 @@ def load_for_sampling(args: argparse.Namespace, device: str) -> Any:
     from genforge.api import load
 
     loaded = load(args.checkpoint, device=device, ema=not args.no_ema, plugins=args.plugins)
-    loaded.set_sampler_options(**sampler_changes(args.set))
+    loaded.set_sampler_options(**section_changes(args.set, "sampler", "at sample time"))
     return loaded
 
 
@@ -169,11 +170,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run = loaded.config.run
     print(f"{loaded.path}: {run.model.name} on {run.data.name}" + (", EMA weights" if loaded.ema else ""))
     print(eval_table(results, meta))
+    payload = {"checkpoint": str(loaded.path), "n": args.n, "seeds": args.seeds, "k": args.k,
+               "meta": meta, "results": results}
     if args.json:
-        payload = {"checkpoint": str(loaded.path), "n": args.n, "seeds": args.seeds, "k": args.k,
-                   "meta": meta, "results": results}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    record_evaluation(args, loaded, payload)
     return 0
+
+
+def record_evaluation(args: argparse.Namespace, loaded: Any, payload: dict[str, Any]) -> None:
+    """Record an evaluation of a run folder's checkpoint in ``RUN/eval.json`` and refresh its card."""
+    from genforge.card import refresh
+    from genforge.checkpoint import run_folder
+    from genforge.eval_record import record
+
+    run_dir = run_folder(loaded.path)
+    if run_dir is None:
+        return
+    options = loaded.sampler_options
+    evaluation = {"step": loaded.saved.meta.step, "ema": loaded.ema,
+                  "sampler": options.model_dump(mode="json") if options is not None else None,
+                  **{k: v for k, v in payload.items() if k != "checkpoint"}}
+    try:
+        path = record(run_dir, evaluation)
+        refresh(run_dir, args.plugins)
+        print(f"recorded in {path} (the model card shows it)")
+    except OSError as e:  # a read-only folder: the results are printed all the same
+        print(f"genforge: note: not recorded in {run_dir}: {e.strerror or e}", file=sys.stderr)
 
 
 def cmd_features_train(args: argparse.Namespace) -> int:
@@ -226,6 +249,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         options[key.strip()] = parse_value(value.strip())
     path = exporter.export(loaded, Path(args.out), options)
     print(f"exported {loaded.path} to {path}")
+    if path.suffix == ".onnx":  # exported into a run folder: its card names the file now
+        from genforge.card import refresh
+
+        refresh(path.parent, args.plugins)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Handle ``genforge publish``: a folder to push to a model hub, holding one checkpoint."""
+    from genforge.publish import publish
+
+    changes = section_changes(args.set, "card", "when publishing")
+    done = publish(args.checkpoint, Path(args.out), args.plugins, onnx=args.onnx, card=changes)
+    print(f"published step {done.step} of {args.checkpoint} to {args.out}: {', '.join(done.files)}")
+    if done.card.license == "unknown":
+        print("note: the card's license is unknown; choose one with --set card.license=ID "
+              "(a Hub license id such as apache-2.0, mit or cc-by-4.0)")
+    print(f"upload it with: hf upload OWNER/NAME {args.out}")
     return 0
 
 
@@ -420,6 +461,18 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                    help="a sample-time option recorded as the file's default, e.g. sampler.steps=50 "
                    "(the run folder is not changed)")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("publish", help="write a checkpoint as a folder to push to a model hub",
+                       description="Copy one checkpoint into a new folder holding what a model hub needs "
+                       "and nothing else: the model card, config, weights, a sample grid and, with --onnx, "
+                       "an ONNX export; no training state, lock or log. Nothing is uploaded.")
+    p.add_argument("checkpoint", help="run folder (latest checkpoint) or checkpoint folder")
+    p.add_argument("--out", required=True, help="the new folder (must not exist, or be empty)")
+    p.add_argument("--onnx", action="store_true", help="also export the weights to MODEL.onnx in it "
+                   "(needs genforge[onnx])")
+    p.add_argument("--set", action="append", metavar="card.KEY=VALUE",
+                   help="a [card] option of the copy, e.g. card.license=mit (the run folder is not changed)")
+    p.set_defaults(handler=cmd_publish)
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name")

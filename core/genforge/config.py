@@ -1,9 +1,10 @@
 """Run configs: TOML or dict in, validated pydantic objects out.
 
-A run config has top-level ``seed`` and ``out`` and up to four sections: ``[model]``
+A run config has top-level ``seed`` and ``out`` and up to five sections: ``[model]``
 and ``[data]`` (``name`` plus the options of the plugin that registered the name,
-validated against that plugin's config class), ``[trainer]``, and ``[sampler]`` (the
-sample-time options the model family registered, if any).
+validated against that plugin's config class), ``[trainer]``, ``[sampler]`` (the
+sample-time options the model family registered, if any) and ``[card]`` (what the
+model card says: the license, the Hub datasets).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from genforge.errors import ConfigError
 from genforge.files import regular_file
+from genforge.hub import check_dataset_id, check_license
 from genforge.plugins import Plugins
 
 if sys.version_info >= (3, 11):
@@ -78,6 +80,37 @@ class TrainerConfig(BaseModel):
         "writes RUN/tensorboard/ (needs genforge[tensorboard])")
 
 
+class CardConfig(BaseModel):
+    """What the model card (``RUN/README.md``) says beyond the run: the ``[card]`` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    license: str = Field("unknown", description="license of the trained weights, a Hub license id "
+                         "(apache-2.0, mit, cc-by-4.0, ...); unknown until you choose one")
+    license_name: str = Field("", description="with license = other: the license's name")
+    license_link: str = Field("", description="with license = other: where its text is (a URL)")
+    datasets: list[str] = Field(default_factory=list, description="Hub dataset ids the model was "
+                                "trained on (empty: the data source's own, if it has one)")
+
+    @field_validator("license")
+    @classmethod
+    def _hub_license(cls, value: str) -> str:
+        return check_license(value)
+
+    @field_validator("datasets")
+    @classmethod
+    def _hub_datasets(cls, value: list[str]) -> list[str]:
+        return [check_dataset_id(v) for v in value]
+
+    @model_validator(mode="after")
+    def _named_when_other(self) -> CardConfig:
+        if self.license == "other" and not self.license_name:
+            raise ValueError("license = other needs license_name (and license_link)")
+        if self.license != "other" and (self.license_name or self.license_link):
+            raise ValueError("license_name and license_link go with license = other only")
+        return self
+
+
 class Section(BaseModel):
     """A ``[model]`` or ``[data]`` section: the plugin's name plus its options."""
 
@@ -101,6 +134,7 @@ class RunConfig(BaseModel):
     data: Section = Field(default_factory=lambda: Section(name=DEFAULT_DATA))
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     sampler: dict[str, object] = Field(default_factory=dict)
+    card: CardConfig = Field(default_factory=CardConfig)
 
 
 @dataclass
@@ -132,7 +166,8 @@ def _describe_error(err: ValidationError, prefix: str = "") -> str:
     if e["type"] == "extra_forbidden":
         return f"{loc}: unknown key"
     value = e.get("input")
-    return f"{loc} = {value!r}: {e['msg'][0].lower()}{e['msg'][1:]}"
+    msg = e["msg"].removeprefix("Value error, ")
+    return f"{loc} = {value!r}: {msg[0].lower()}{msg[1:]}"
 
 
 def parse_value(text: str) -> object:
@@ -277,12 +312,12 @@ def resolve(raw: dict[str, object] | RunConfig, plugins: Plugins, strict: bool =
         for key in sorted(set(raw) - known):
             warnings.warn(f"{key}: unknown top-level config key (ignored)", stacklevel=2)
             raw.pop(key)
-        trainer_fields = set(TrainerConfig.model_fields)
-        trainer = raw.get("trainer")
-        for key in sorted(set(trainer if isinstance(trainer, dict) else ()) - trainer_fields):
-            warnings.warn(f"trainer.{key}: unknown key (ignored)", stacklevel=2)
-            assert isinstance(trainer, dict)
-            trainer.pop(key)
+        for name, cls in (("trainer", TrainerConfig), ("card", CardConfig)):
+            section = raw.get(name)
+            for key in sorted(set(section if isinstance(section, dict) else ()) - set(cls.model_fields)):
+                warnings.warn(f"{name}.{key}: unknown key (ignored)", stacklevel=2)
+                assert isinstance(section, dict)
+                section.pop(key)
     check_numbers(RunConfig, raw, "")
     try:
         run = RunConfig.model_validate(raw)

@@ -108,10 +108,12 @@ class ModelEntry(Entry["type[GenerativeModel]"]):
 
 @dataclass(frozen=True, kw_only=True)
 class DataSourceEntry(Entry["Callable[..., Data]"]):
-    """A data source: ``source(config) -> genforge.Data`` and its ``[data]`` config class."""
+    """A data source: ``source(config) -> genforge.Data``, its ``[data]`` config class and the
+    Hub dataset id of the data it gives (empty when it has none)."""
 
     kind: ClassVar[str] = "data source"
     config_cls: type[BaseModel]
+    hub_dataset: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,7 @@ from genforge.entries import (
     PluginRecord,
 )
 from genforge.errors import PluginError
+from genforge.hub import DATASET_ID
 
 if TYPE_CHECKING:
     from genforge.data.base import Data
@@ -238,12 +239,15 @@ class DataSourceRegistrar(Registrar[DataSourceEntry]):
 
     @_checked
     def __call__(self, name: str, source: Callable[..., Data] | str, config_cls: type[BaseModel],
-                 summary: str = "") -> None:
+                 summary: str = "", *, hub_dataset: str = "") -> None:
         """Register a data source (see docs/plugins/hooks.md)."""
         self._check_target(name, source, "source")
         self._check_config(name, config_cls)
+        if hub_dataset != "" and not (isinstance(hub_dataset, str) and DATASET_ID.fullmatch(hub_dataset)):
+            raise self.fail(f"{name!r}: hub_dataset {hub_dataset!r} is not a Hub dataset id",
+                            "give owner/name, such as ylecun/mnist, or leave it out")
         self.add(DataSourceEntry(name=name, target=source, plugin=self.plugin, summary=summary,
-                                 config_cls=config_cls))
+                                 config_cls=config_cls, hub_dataset=hub_dataset))
 
 
 class ExporterRegistrar(Registrar[ExporterEntry]):

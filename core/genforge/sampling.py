@@ -9,6 +9,7 @@ module only moves them onto the model's device, so that ``genforge sample`` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from pydantic import BaseModel
@@ -18,7 +19,10 @@ from genforge_runtime import samplers
 from genforge_runtime.noise import NoiseStreams
 from genforge_runtime.samplers import Process
 
-__all__ = ["Process", "StepNoise", "iterate", "seed_of"]
+if TYPE_CHECKING:
+    from genforge.model import GenerativeModel
+
+__all__ = ["Process", "StepNoise", "grid_samples", "iterate", "seed_of"]
 
 #: ``predict(x, t, labels)``: the one-step network (``t`` float32 ``[N]``, labels int64 or None).
 StepNetwork = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
@@ -94,3 +98,13 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
     step = predict if both is None else samplers.guided(pair, settings.guidance)
     out = process.to_samples(samplers.run_calls(calls, x, step, draw))
     return out.clamp(*value_range) if value_range is not None else out
+
+
+def grid_samples(model: GenerativeModel, num_classes: int, seed: int,
+                 n: int) -> tuple[torch.Tensor, int | None]:
+    """A run's sample grid and its row length: ten of each class, a row per class (conditional
+    models), else ``n`` samples; seeded by ``seed``, so grids of one run show the same latents."""
+    labels = [c for c in range(num_classes) for _ in range(10)] if model.conditional and num_classes else None
+    generator = torch.Generator().manual_seed(seed)
+    samples = model.sample(len(labels) if labels else n, labels=labels, generator=generator)
+    return samples.float().cpu(), 10 if labels else None

@@ -17,26 +17,16 @@ if TYPE_CHECKING:
     from genforge.trainer import TrainingRun
 
 
-def grid_labels(num_classes: int, per_class: int = 10) -> list[int] | None:
-    """Labels for a class grid: each class ``per_class`` times, one row per class."""
-    if num_classes <= 0:
-        return None
-    return [c for c in range(num_classes) for _ in range(per_class)]
-
-
-def write_grid(run: TrainingRun, name: str) -> None:
-    """Sample the run's model with a fixed seed and write ``samples/NAME.png``."""
-    import torch
-
+def write_grid(run: TrainingRun, step: int) -> None:
+    """Sample the run's model with the run's seed and write its grid of ``step`` under ``samples/``."""
+    from genforge.checkpoint import grid_file
     from genforge.images import save_samples
+    from genforge.sampling import grid_samples
 
-    labels = grid_labels(run.data_info.num_classes) if run.model.conditional else None
-    n = len(labels) if labels else run.config.run.trainer.grid_samples
-    generator = torch.Generator().manual_seed(run.config.run.seed)
     with run.ema.applied() if run.ema is not None else contextlib.nullcontext():
-        samples = run.model.sample(n, labels=labels, generator=generator)
-    nrow = 10 if labels else None
-    save_samples(samples.float().cpu().numpy(), run.out / "samples" / f"{name}.png", nrow)
+        samples, nrow = grid_samples(run.model, run.data_info.num_classes, run.config.run.seed,
+                                     run.config.run.trainer.grid_samples)
+    save_samples(samples.numpy(), run.out / grid_file(step), nrow)
 
 
 @hookimpl
@@ -44,11 +34,11 @@ def genforge_on_step_end(run: TrainingRun, step: int, metrics: dict[str, float |
     """Write a grid when due (not at the last step: the end writes that one)."""
     tcfg = run.config.run.trainer
     if tcfg.sample_every and step % tcfg.sample_every == 0 and step != tcfg.steps and run.process.main:
-        write_grid(run, f"step-{step:06d}")
+        write_grid(run, step)
 
 
 @hookimpl
 def genforge_on_train_end(run: TrainingRun, metrics: dict[str, float]) -> None:
     """Write the final grid."""
     if run.process.main:
-        write_grid(run, f"step-{run.step:06d}")
+        write_grid(run, run.step)
