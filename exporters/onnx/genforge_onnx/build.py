@@ -13,9 +13,10 @@ import torch
 
 from genforge import GenforgeError, Process, SupportsEncoderExport, supports
 from genforge_onnx.graph import append_uint8_tail, to_fp16, torch_to_onnx
-from genforge_onnx.manifest import build_manifest, output_layout
+from genforge_onnx.manifest import build_manifest
 from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification, runtime, specs_of, verify
+from genforge_runtime.contract import layout_of
 from genforge_runtime.samplers import UPDATE_INPUTS, UPDATE_OUTPUTS, combine
 
 
@@ -149,7 +150,7 @@ def build_verified(loaded: Any, opts: ExportOptions) -> Built:
         shape, layout = tuple(info.shape), "NC"
     else:
         shape = (chw[1], chw[2], chw[0]) if uint8 else chw
-        layout = output_layout(chw, uint8)
+        layout = layout_of(chw, uint8)
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     manifest = build_manifest(loaded, opts, opset, shape, layout, output_range, verification, process)
     onnx.helper.set_model_props(model, manifest)

@@ -19,13 +19,6 @@ KEYS = ("genforge.family", "genforge.model", "genforge.version", "opset", "part"
 SAMPLING_KEY = "sampling"
 
 
-def output_layout(shape: tuple[int, ...], uint8: bool) -> str:
-    """``NCHW`` (or ``NHWC`` for uint8) for images, ``NC`` for vectors, ``N`` + one D per axis else."""
-    if len(shape) == 3:
-        return "NHWC" if uint8 else "NCHW"
-    return "NC" if len(shape) == 1 else "N" + "D" * len(shape)
-
-
 def sampling_entry(loaded: Any, process: Process) -> str:
     """The ``sampling`` entry: process, default sampler settings (the run's, as changed), null label."""
     options = loaded.model.sampler_options

@@ -19,7 +19,10 @@ TINY_MODEL = {
     "cgan": {"latent_dim": 8, "ngf": 8, "ndf": 8, "embed_dim": 4},
     "vae": {"latent_dim": 4, "hidden": 16, "layers": 1},
     "cvae": {"latent_dim": 4, "hidden": 16, "layers": 1, "embed_dim": 4},
+    "cfm": {"hidden": 16, "layers": 1, "embed_dim": 8},  # an iterative model: its file holds a step graph
 }
+#: The data each tiny model trains on: 8x8 digits unless named here.
+TINY_DATA = {"cfm": {"name": "toy2d"}}
 
 
 def family_params(names: tuple[str, ...] = FAMILIES) -> list[Any]:
@@ -30,8 +33,9 @@ def family_params(names: tuple[str, ...] = FAMILIES) -> list[Any]:
 
 
 def train_tiny(name: str, out: Path) -> Path:
-    """Train ``name`` for 2 steps on 8x8 digits; return the run folder."""
-    cfg = {"model": {"name": name, **TINY_MODEL[name]}, "data": {"name": "digits", "size": 8},
+    """Train ``name`` for 2 steps on its ``TINY_DATA`` (8x8 digits); return the run folder."""
+    data = TINY_DATA.get(name, {"name": "digits", "size": 8})
+    cfg = {"model": {"name": name, **TINY_MODEL[name]}, "data": data,
            "trainer": {"steps": 2, "batch_size": 16, "progress": False, "sample_every": 0,
                        "checkpoint_every": 0}, "out": str(out / name)}
     genforge.train(cfg)

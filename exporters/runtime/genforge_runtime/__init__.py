@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from genforge_runtime.errors import NotAGenforgeModel, RuntimeUnavailable
+from genforge_runtime.errors import ManifestMismatch, NotAGenforgeModel, RuntimeUnavailable
 
 if TYPE_CHECKING:
     from genforge_runtime.sampler import Sampler, load
 
 __version__ = "0.1.0"
-__all__ = ["NotAGenforgeModel", "RuntimeUnavailable", "Sampler", "load", "__version__"]
+__all__ = ["ManifestMismatch", "NotAGenforgeModel", "RuntimeUnavailable", "Sampler", "load", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         write_npy(out, (args.n, *sampler.sample_shape), sampler.dtype, batches)
     else:
         samples = np.concatenate(list(batches))
-        save_png(samples, str(sampler.info.get("output_layout", "")), out, nrow=nrow)
+        save_png(samples, str(sampler.info["output_layout"]), out, nrow=nrow)
     print(f"wrote {args.n} samples of {printable(sampler.info['genforge.model'])} ({sampler.provider}) "
           f"to {out}")
     return 0

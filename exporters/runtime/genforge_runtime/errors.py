@@ -16,10 +16,24 @@ class NotAGenforgeModel(ValueError):
     """The file is not an ONNX model exported by genforge (no ``genforge.*`` metadata)."""
 
 
+class ManifestMismatch(NotAGenforgeModel):
+    """The file's manifest disagrees with its graph (a field edited, or the graph swapped)."""
+
+
 def printable(text: object) -> str:
     """``str(text)`` on one line, control characters (ANSI escapes, newlines) escaped for a terminal."""
     return "".join(ch if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
                    else ascii(ch)[1:-1] for ch in str(text))
+
+
+def short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters with ``...`` (a value from a file can be huge)."""
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, ending in ``...`` when cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def message_of(e: BaseException) -> str | None:

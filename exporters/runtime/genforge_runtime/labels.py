@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genforge_runtime.errors import short
+
 
 def check_labels(labels: int | Sequence[int] | np.ndarray | None, n: int, num_classes: int,
                  conditional: bool) -> np.ndarray | None:
@@ -20,7 +22,7 @@ def check_labels(labels: int | Sequence[int] | np.ndarray | None, n: int, num_cl
         return np.full(n, labels, dtype=np.int64)
     arr = np.asarray(labels)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_):
-        raise ValueError(f"labels: expected an int or a sequence of ints, got {_short(labels)}")
+        raise ValueError(f"labels: expected an int or a sequence of ints, got {short(labels)}")
     if arr.ndim > 1:
         raise ValueError(f"labels: expected an int or a 1-D sequence, got shape {list(arr.shape)}")
     arr = arr.reshape(-1)
@@ -29,11 +31,6 @@ def check_labels(labels: int | Sequence[int] | np.ndarray | None, n: int, num_cl
     bad = arr[(arr < 0) | (arr >= num_classes)]
     if bad.size:
         raise ValueError(f"labels: expected class indices in [0, {num_classes - 1}], got "
-                         f"{_short(np.unique(bad).tolist())}")
+                         f"{short(np.unique(bad).tolist())}")
     out = arr.astype(np.int64)
     return np.full(n, out[0], dtype=np.int64) if out.size == 1 and n != 1 else out
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

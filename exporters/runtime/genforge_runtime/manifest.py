@@ -7,13 +7,18 @@ import math
 from pathlib import Path
 from typing import Any
 
-from genforge_runtime.errors import NotAGenforgeModel
+from genforge_runtime.contract import INPUTS
+from genforge_runtime.errors import NotAGenforgeModel, short
 
 INT_KEYS = ("opset", "latent_dim", "num_classes")
 FLOAT_KEYS = ("max_abs_error", "tolerance")
 JSON_KEYS = ("class_names", "output_range", "sample_shape", "conditional", "sampling")
 OUTPUT_DTYPES = ("float32", "float16", "uint8")
-REQUIRED = ("genforge.model", "latent_dim", "num_classes", "sample_shape", "output_dtype")
+#: What the runtime reads; other keys (``genforge.version``, ``source_sha256``, ...) may be absent.
+REQUIRED = ("genforge.model", "part", "conditional", "latent_dim", "num_classes", "sample_shape",
+            "output_dtype", "output_layout", "output_range")
+#: Keys that may be absent, and the values they take when present.
+CHOICES = {"precision": ("float32", "float16"), "latent_distribution": ("normal",)}
 
 
 def parse_manifest(metadata: dict[str, str], path: str | Path) -> dict[str, Any]:
@@ -47,18 +52,24 @@ def _count(value: Any, minimum: int) -> bool:
 def check_values(info: dict[str, Any], path: str | Path) -> None:
     """Refuse manifest values no genforge export writes (the file was edited): one line each."""
     shape = info["sample_shape"]
-    bad = [f"{key} {info[key]!r}" for key in ("latent_dim", "num_classes") if not _count(info[key], 0)]
+    bad = [f"{key} {short(info[key])}" for key in ("latent_dim", "num_classes") if not _count(info[key], 0)]
     if not (isinstance(shape, list) and shape and all(_count(d, 1) for d in shape)):
-        bad.append(f"sample_shape {shape!r}")
+        bad.append(f"sample_shape {short(shape)}")
     if info["output_dtype"] not in OUTPUT_DTYPES:
-        bad.append(f"output_dtype {info['output_dtype']!r}")
+        bad.append(f"output_dtype {short(info['output_dtype'])}")
+    if info["part"] not in INPUTS:
+        bad.append(f"part {short(info['part'])}")
+    if not isinstance(info["conditional"], bool):
+        bad.append(f"conditional {short(info['conditional'])}")
+    bad += [f"{key} {short(info[key])}" for key, values in CHOICES.items()
+            if info.get(key, values[0]) not in values]
     span = info.get("output_range")
     if span is not None and not (isinstance(span, list) and len(span) == 2 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in span)
             and span[0] < span[1]):
-        bad.append(f"output_range {span!r}")
+        bad.append(f"output_range {short(span)}")
     names = info.get("class_names", [])
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        bad.append(f"class_names {names!r}")
+        bad.append(f"class_names {short(names)}")
     if bad:
         raise NotAGenforgeModel(f"{path}: genforge manifest value out of range: {', '.join(bad)}")

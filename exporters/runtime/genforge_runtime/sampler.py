@@ -10,7 +10,7 @@ import numpy as np
 
 from genforge_runtime import samplers
 from genforge_runtime.ahead import DrawAhead
-from genforge_runtime.errors import NotAGenforgeModel
+from genforge_runtime.contract import check_file, sampling_of
 from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
 from genforge_runtime.noise import NoiseStreams
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
 Labels = int | Sequence[int] | np.ndarray | None
 #: Sample-time options an iterative file takes (``sample(..., steps=20, guidance=2)``).
 OPTION_NAMES = ("sampler", "steps", "eta", "guidance")
-#: Each part's inputs (``labels`` only in conditional files) and outputs.
-INPUTS = {"generator": ["z", "labels"], "encoder": ["x", "labels"],
-          "step": ["x", "t", "labels", *samplers.UPDATE_INPUTS]}
-OUTPUTS = {"encoder": ["mean", "logvar"], "step": ["prediction", *samplers.UPDATE_OUTPUTS]}
 
 
 class Sampler:
@@ -43,7 +39,8 @@ class Sampler:
         self._session = session
         self._inputs = [i.name for i in session.get_inputs()]
         self._outputs = [o.name for o in session.get_outputs()]
-        self.part = str(info.get("part", "generator"))
+        check_file(info, session.get_inputs(), session.get_outputs(), self.path)
+        self.part = str(info["part"])
         self.conditional = "labels" in self._inputs
         self.latent_dim = int(info["latent_dim"])
         self.num_classes = int(info["num_classes"])
@@ -55,26 +52,11 @@ class Sampler:
         # seed=None: seeded once from the OS and continued per call, drawn ahead in blocks
         self._entropy = NoiseStreams(block=1024)
         self.iterative = self.part == "step"
-        want = [i for i in INPUTS.get(self.part, INPUTS["generator"]) if i != "labels" or self.conditional]
-        if self._inputs != want or (self.part in OUTPUTS and self._outputs != OUTPUTS[self.part]):
-            outputs = " + ".join(OUTPUTS.get(self.part, ["samples"]))
-            raise NotAGenforgeModel(f"{self.path}: inputs {self._inputs} and outputs {self._outputs} do "
-                                    f"not follow the genforge contract for a {self.part} "
-                                    f"({' + '.join(want)} -> {outputs})")
-        self.process: samplers.Process | None = None
-        self.defaults: samplers.Settings | None = None
-        self.null_label: int | None = None
+        sampling = sampling_of(info, self.path)
+        self.process: samplers.Process | None = None if sampling is None else sampling[0]
+        self.defaults: samplers.Settings | None = None if sampling is None else sampling[1]
+        self.null_label: int | None = None if sampling is None else sampling[2]
         self._plans: dict[samplers.Settings, tuple[list[samplers.Call], list[np.ndarray], list[int]]] = {}
-        if self.iterative:
-            spec = info.get("sampling") or {}
-            try:
-                self.process = samplers.Process.from_dict(dict(spec["process"]))
-                self.defaults = samplers.Settings(**spec["defaults"]).check(self.process)
-                self.null_label = spec.get("null_label")
-                if self.null_label is not None and (type(self.null_label) is not int or self.null_label < 0):
-                    raise ValueError(f"null_label {self.null_label!r}: expected a label index")
-            except (TypeError, KeyError, ValueError) as e:
-                raise NotAGenforgeModel(f"{self.path}: unreadable sampling manifest: {e}") from None
         # onnxruntime's Python run() re-checks the feed names on every call; ours are fixed and
         # were checked above, so CPU calls go to the C++ session directly (a few microseconds
         # per call, which is the whole network for small decoders at batch 1)
