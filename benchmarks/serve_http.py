@@ -2,11 +2,13 @@
 
 Exports the demo's model (``cgan`` with its default config on 16x16 digits, as ``make
 demo`` trains it, here for one step: the speed does not depend on the weights) unless
-``--onnx FILE`` names an export, then starts two servers in their own processes on free
-ports, both ``examples/serve.py``'s ``make_server``:
+``--onnx FILE`` names an export, then starts each server of ``--servers`` in its own
+process on a free port, all of them ``examples/serve.py``'s ``make_server``:
 
   shared      one ``Sampler`` called by every request thread at once (the example)
   serialized  the same ``Sampler`` behind a lock: one request samples at a time
+  nagle       shared, with the handler's Nagle algorithm turned back on (the body then
+              waits for the client's delayed ACK of the headers)
 
 and sends ``GET /sample?n=N&labels=3&seed=i`` (a new seed each request) from client
 threads (in this process), each on its own kept-alive connection, alternating the servers
@@ -14,7 +16,8 @@ round by round (on a shared machine a busy neighbour slows everything for second
 prints, per server and number of clients, requests/s (the median of the rounds', and
 their range) and the latency of one request (client-side, p50 and p95 over all rounds).
 
-    python benchmarks/serve_http.py                       # clients 1 and 8, 5 rounds of 200
+    python benchmarks/serve_http.py                  # shared, serialized; 1 and 8 clients; 21 rounds
+    python benchmarks/serve_http.py --servers shared nagle --clients 1 --rounds 3
     python benchmarks/serve_http.py --onnx runs/demo/cgan.onnx --threads 1
 """
 
@@ -56,10 +59,12 @@ if sys.argv[4] == "serialized":
 
     sampler = Serialized()
 server = serve["make_server"](sampler, "127.0.0.1", 0)
+if sys.argv[4] == "nagle":
+    server.RequestHandlerClass.disable_nagle_algorithm = False
 print(server.server_port, flush=True)
 server.serve_forever()
 """
-MODES = ("shared", "serialized")
+MODES = ("shared", "serialized", "nagle")
 
 
 def export_demo_model(out: Path) -> Path:
@@ -108,9 +113,10 @@ def main() -> None:
     """Export (unless given a file), start both servers, time the rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--onnx", type=Path, help="an export (default: the demo's cgan, exported here)")
+    parser.add_argument("--servers", nargs="+", choices=MODES, default=["shared", "serialized"])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="client threads")
-    parser.add_argument("--requests", type=int, default=200, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=100, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("-n", type=int, default=8, help="samples per request")
     parser.add_argument("--threads", type=int, help="onnxruntime CPU threads of each server "
                         "(default: one per core)")
@@ -121,7 +127,7 @@ def main() -> None:
           f"{os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         model = args.onnx or export_demo_model(Path(tmp))
-        servers = {mode: start(model, mode, args.threads) for mode in MODES}
+        servers = {mode: start(model, mode, args.threads) for mode in args.servers}
         try:
             rates: dict[tuple[str, int], list[float]] = {}
             latencies: dict[tuple[str, int], list[float]] = {}
@@ -145,7 +151,7 @@ def main() -> None:
           "| latency p50 | latency p95 |")
     print("|---|---|---|---|---|---|---|")
     for clients in args.clients:
-        for mode in MODES:
+        for mode in args.servers:
             rps = rates[mode, clients]
             mid = statistics.median(rps)
             p50, p95 = np.percentile(latencies[mode, clients], [50, 95]) * 1e3
