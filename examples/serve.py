@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sampler = genforge_runtime.load(args.model, device=args.device, threads=args.threads)
         server = make_server(sampler, args.host, args.port)
-    except (OSError, ValueError, RuntimeError) as e:  # no such file, not a genforge model, port taken
+    except (OSError, OverflowError, ValueError, RuntimeError) as e:  # no such file, not a model, port taken
         print(f"serve.py: error: {e}", file=sys.stderr)
         return 2
     with server:

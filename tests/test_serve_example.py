@@ -84,6 +84,9 @@ def test_bad_requests_get_one_line(server, path, status, message):
     assert body.decode() == message + "\n"
 
 
-def test_a_model_it_cannot_load_is_one_line_and_exit_2(tmp_path, capsys):
+def test_a_model_or_port_it_cannot_use_is_one_line_and_exit_2(tmp_path, tiny_onnx, capsys):
     assert serve.main([str(tmp_path / "missing.onnx")]) == 2
     assert capsys.readouterr().err == f"serve.py: error: {tmp_path / 'missing.onnx'}: no such file\n"
+    assert serve.main([str(tiny_onnx), "--device", "cpu", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("serve.py: error: ") and err.count("\n") == 1 and "65535" in err
