@@ -131,7 +131,7 @@ def main() -> None:
         try:
             rates: dict[tuple[str, int], list[float]] = {}
             latencies: dict[tuple[str, int], list[float]] = {}
-            for _, port in servers.values():  # warm-up: sessions, worker threads, connections
+            for _, port in servers.values():  # warm-up: first onnxruntime runs, worker threads
                 round_of(port, max(args.clients), 2 * max(args.clients), args.n, 10**6)
             for r in range(args.rounds):
                 for clients in args.clients:
