@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -129,7 +130,7 @@ def test_an_entry_of_several_kinds_installs(tmp_path, capsys):
     path = write_catalogue(tmp_path / "registry.toml",
                            multi={"models": ["m"], "data_sources": ["d"], "exporters": ["e"]})
     assert main(["plugins", "install", "multi", "--registry", str(path), "--dry-run"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].endswith(" -- 'genforge-multi>=0.1'")
+    assert capsys.readouterr().out.splitlines()[1].endswith(" -- 'genforge-multi>=0.1' genforge==0.1.0")
 
 
 def test_plugins_json_lists_what_each_registers(capsys):
@@ -148,8 +149,10 @@ def test_relative_source_resolves_against_the_catalogue_folder(tmp_path, capsys,
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (f"installing 'mine' from {project} (catalogue: genforge >=0.1,<0.2; "
                       "pyproject.toml: genforge <0.2,>=0.1; this is genforge 0.1.0)")
-    assert out[1].startswith(f"{sys.executable} -m pip install --disable-pip-version-check -c ")
-    assert out[1].endswith(f"constraints.txt -- {project}")
+    pip = f"{sys.executable} -m pip install --disable-pip-version-check"
+    assert out[1] == f"{pip} -- {project} genforge==0.1.0"  # no temporary file: it runs as printed
+    assert main(["plugins", "install", "mine", "--registry", str(path), "-e", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"{pip} --editable={project} -- genforge==0.1.0"
 
 
 def test_outside_a_checkout_the_requirement_installs_with_the_users_index_options(tmp_path, capsys):
@@ -163,7 +166,7 @@ def test_outside_a_checkout_the_requirement_installs_with_the_users_index_option
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ("installing 'gan' from genforge-gan>=0.1,<0.2 (catalogue: genforge >=0.1,<0.2; "
                       "this is genforge 0.1.0)")
-    assert out[1].endswith(f"constraints.txt --find-links={wheels} --no-index -- 'genforge-gan>=0.1,<0.2'")
+    assert out[1].endswith(f"--find-links={wheels} --no-index -- 'genforge-gan>=0.1,<0.2' genforge==0.1.0")
 
 
 def one_line_error(capsys, argv: list[str]) -> str:
@@ -228,12 +231,13 @@ def test_from_installs_an_uncatalogued_requirement(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ("installing 'x' from genforge-x>=1.0 (no genforge range declared; "
                       "this is genforge 0.1.0)")
-    assert out[1].endswith(" -- 'genforge-x>=1.0'")
+    assert out[1].endswith(" -- 'genforge-x>=1.0' genforge==0.1.0")
 
 
 @pytest.mark.slow
 def test_install_a_catalogued_local_plugin_into_a_test_virtualenv(core_venv, tmp_path, run_ok):
-    """``genforge plugins install flow`` pip-installs examples/genforge-flow; a future range is refused."""
+    """``genforge plugins install flow --dry-run`` prints a pip command that installs examples/genforge-flow
+    as printed; a future range is refused."""
     genforge = str(core_venv / "bin" / "genforge")
     env = {**os.environ, "GENFORGE_STRICT_PLUGINS": "1"}
     env.pop("PYTHONPATH", None)
@@ -247,9 +251,11 @@ def test_install_a_catalogued_local_plugin_into_a_test_virtualenv(core_venv, tmp
                               "genforge >=0.2, but this is genforge 0.1.0; not installing it (use a "
                               "release of it made for genforge 0.1.0)\n")
     assert "genforge-flow" not in run_ok([genforge, "plugins"], env=env).stdout
-    out = run_ok([genforge, "plugins", "install", "flow", "--registry", str(CATALOGUE)], env=env).stdout
-    assert f"installing 'flow' from {ROOT / 'examples' / 'genforge-flow'}" in out
-    assert "installed 'flow' (genforge-flow)" in out
+    out = run_ok([genforge, "plugins", "install", "flow", "--registry", str(CATALOGUE), "--dry-run"],
+                 env=env).stdout.splitlines()
+    assert out[0].startswith(f"installing 'flow' from {ROOT / 'examples' / 'genforge-flow'}")
+    assert "genforge-flow" not in run_ok([genforge, "plugins"], env=env).stdout  # a dry run installs nothing
+    run_ok(shlex.split(out[1]), env=env)  # the printed command runs as printed (test_install runs install)
     listed = run_ok([genforge, "plugins"], env=env).stdout
     assert "(genforge-flow 0.1.0)" in listed and "models: flow" in listed
     available = run_ok([genforge, "plugins", "available", "--registry", str(CATALOGUE)], env=env).stdout

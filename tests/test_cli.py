@@ -21,7 +21,8 @@ print("TORCH-FREE", code)
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["plugins", "-v"], ["plugins", "available"],
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["plugins", "-v"], ["plugins", "--all", "--json"],
+                                  ["plugins", "available"],
                                   ["plugins", "new", "--help"], ["plugins", "install", "--help"],
                                   ["plugins", "install", "flow", "--dry-run"], ["train", "--help"],
                                   ["publish", "--help"],
@@ -34,12 +35,43 @@ def test_help_and_plugin_listing_do_not_import_torch(argv):
     assert "TORCH-FREE" in out.stdout
 
 
-def test_plugins_lists_builtin_and_installed_families(capsys):
+BUILTINS_HIDDEN = "(and 8 built-in plugins of genforge 0.1.0: `genforge plugins --all` lists them)"
+
+
+def test_plugins_lists_installed_families_and_the_builtin_ones_with_all(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "genforge.builtins.data_sources  (genforge 0.1.0)" in out
-    assert "data_sources: digits, npz, image-folder, toy2d" in out
     assert "(genforge-gan 0.1.0)" in out and "models: gan, cgan" in out
+    assert "genforge.builtins" not in out and "data_sources: digits" not in out
+    assert out.splitlines()[-1] == BUILTINS_HIDDEN
+    assert main(["plugins", "--all"]) == 0
+    everything = capsys.readouterr().out
+    assert "genforge.builtins.data_sources  (genforge 0.1.0)" in everything
+    assert "data_sources: digits, npz, image-folder, toy2d" in everything
+    assert everything.startswith("genforge.builtins.") and out.splitlines()[0] in everything
+    assert "built-in plugins of genforge" not in everything
+
+
+def test_plugins_json_lists_what_the_text_lists(capsys):
+    for flags in ([], ["--all"]):
+        assert main(["plugins", *flags]) == 0
+        text = capsys.readouterr().out
+        assert main(["plugins", *flags, "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)["plugins"]
+        names = [line.split("  (")[0] for line in text.splitlines() if "  (" in line]
+        assert [p["name"] for p in listed] == names
+        assert {p["builtin"] for p in listed} == ({False, True} if flags else {False})
+
+
+def test_plugins_without_installed_ones_says_so(capsys, monkeypatch):
+    from genforge import cli
+    from genforge.plugins import Plugins
+
+    monkeypatch.setattr(cli, "default_plugins", lambda: Plugins(eps=[]))  # the built-in ones only
+    assert main(["plugins"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "no plugins besides the built-in ones (`genforge plugins available` lists the catalogue)",
+        BUILTINS_HIDDEN]
 
 
 def test_plugins_available_reads_the_catalogue(capsys):

@@ -144,3 +144,14 @@ def test_the_run_folder_listing_is_a_real_run(tmp_path):
             for p in (tmp_path / "run").rglob("*") if p.is_file()}
     real = {re.sub(r"tfevents\..*", "tfevents.*", p) for p in real}
     assert listing(GUIDE.read_text()) == real
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The contents of the fenced ``language`` blocks of a markdown text."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, re.M | re.S)
+
+
+def test_deploy_guide_shows_the_serving_example_as_it_is():
+    shown = [b for b in code_blocks((ROOT / "docs" / "deploy.md").read_text(), "python")
+             if b.startswith('"""Serve a genforge ONNX export over HTTP')]
+    assert shown == [(ROOT / "examples" / "serve.py").read_text()]

@@ -56,3 +56,15 @@ def test_every_public_name_resolves_and_the_plugin_names_cost_no_torch():
             "    ModelEntry, Exporter, Plugins)\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_dir_shows_the_public_names_without_loading_them():
+    code = ("import sys, genforge\n"
+            "names = dir(genforge)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "print(' '.join(names))\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    shown = out.split()
+    assert shown == sorted(genforge.__all__)
+    assert {"train", "load", "save_samples", "GenerativeModel", "hookimpl", "__version__"} <= set(shown)
+    assert set(genforge._LAZY) <= set(genforge.__all__)  # every lazily loaded name is public

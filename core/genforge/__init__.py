@@ -100,8 +100,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    """A public name loaded on first use (``genforge.train`` imports torch only then)."""
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'genforge' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names (``dir(genforge)``), the lazily loaded ones included."""
+    return sorted(__all__)

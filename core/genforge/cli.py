@@ -271,22 +271,29 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """Handle ``genforge plugins``: installed plugins, their names and hooks, and failures."""
+    """Handle ``genforge plugins``: installed plugins (``--all``: built-in ones too), names, hooks."""
     plugins: Plugins = args.plugins
     registries = plugins.registries
+    shown = [r for r in plugins.records if args.all or not r.builtin or r.error]
     if args.json:
         import json
 
-        records = [{"name": r.name, "distribution": r.dist, "version": r.version, "hooks": r.hooks,
-                    "error": r.error, "registered": r.registered} for r in plugins.records]
+        records = [{"name": r.name, "distribution": r.dist, "version": r.version, "builtin": r.builtin,
+                    "hooks": r.hooks, "error": r.error, "registered": r.registered} for r in shown]
         print(json.dumps({"plugins": records, "conflicts": plugins.conflicts}, indent=2))
         return 1 if plugins.conflicts else 0
-    for record in plugins.records:
+    if not any(not r.builtin for r in plugins.records):
+        print("no plugins besides the built-in ones (`genforge plugins available` lists the catalogue)")
+    for record in shown:
         status = f"BROKEN: {record.error}" if record.error else ", ".join(record.hooks) or "no hooks"
         print(f"{record.name}  ({record.label})")
         print(f"  hooks: {status}")
         for kind, names in record.registered.items():
             print(f"  {kind}: {', '.join(names)}")
+    hidden = len(plugins.records) - len(shown)
+    if hidden:
+        print(f"(and {hidden} built-in plugins of genforge {__version__}: `genforge plugins --all` lists "
+              "them)")
     for message in plugins.conflicts:
         print(f"CONFLICT: {message}")
     if args.verbose:
@@ -475,7 +482,9 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_publish)
 
     p = sub.add_parser("plugins", help="list installed plugins (or the catalogue)")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name")
+    p.add_argument("--all", action="store_true", help="also list genforge's built-in plugins")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list every registered name "
+                   "(the built-in plugins' included)")
     p.add_argument("--json", action="store_true", help="print the plugins as JSON")
     p.set_defaults(handler=cmd_plugins)
     psub = p.add_subparsers(metavar="ACTION")

@@ -51,6 +51,8 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
     registered: dict[str, list[str]] = field(default_factory=dict)
+    #: one of genforge's own plugins (``BUILTIN_PLUGINS``), listed by ``genforge plugins --all``
+    builtin: bool = False
 
     @property
     def label(self) -> str:

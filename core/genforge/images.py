@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genforge_runtime.grid import is_points, picture
+from genforge_runtime.grid import is_points, save_png
 
 
 def save_samples(samples: np.ndarray, path: str | Path, nrow: int | None = None) -> Path:
@@ -23,10 +23,6 @@ def save_samples(samples: np.ndarray, path: str | Path, nrow: int | None = None)
         return p
     if p.suffix.lower() != ".png":
         raise ValueError(f"{p}: expected a .png or .npy output file")
-    from PIL import Image
-
     if x.ndim != 4 and not is_points(x):
         raise ValueError(f"samples: expected [N, C, H, W] or [N, 2], got shape {list(x.shape)}")
-    img = picture(x, "NCHW", nrow)
-    Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(p)
-    return p
+    return save_png(x, "NCHW", p, nrow)

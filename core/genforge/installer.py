@@ -3,10 +3,11 @@
 A catalogued name installs from its ``source`` folder when that exists (a checkout of
 the repository) and otherwise from its ``requirement`` on an index; ``--from`` installs
 from a path or a pip requirement instead, and is the only way to install a name the
-catalogue lacks. pip runs as ``sys.executable -m pip`` with genforge pinned to the
-running version, so an install can never replace genforge itself; the target follows
-``--`` and nothing that starts with ``-`` is accepted as one, so no catalogue and no
-``--from`` value can pass pip an option.
+catalogue lacks. pip runs as ``sys.executable -m pip`` with ``genforge==`` the running
+version among its requirements (already satisfied), so an install can never replace
+genforge itself; the command holds no temporary file, so the one ``--dry-run`` prints
+runs as printed. The target follows ``--`` and nothing that starts with ``-`` is accepted
+as one, so no catalogue and no ``--from`` value can pass pip an option.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -53,11 +53,11 @@ class InstallPlan:
     local: bool = False
     index_options: list[str] = field(default_factory=list)
 
-    def pip_command(self, constraints: Path, editable: bool = False) -> list[str]:
-        """``python -m pip install -c CONSTRAINTS [INDEX OPTIONS] -- TARGET`` (or ``--editable=TARGET``)."""
-        target = [f"--editable={self.target}"] if editable else ["--", self.target]
-        return _pip("install", "--disable-pip-version-check", "-c", str(constraints),
-                    *self.index_options, *target)
+    def pip_command(self, editable: bool = False) -> list[str]:
+        """``python -m pip install [INDEX OPTIONS] -- TARGET genforge==VERSION`` (``--editable=TARGET``)."""
+        target = [f"--editable={self.target}", "--"] if editable else ["--", self.target]
+        return _pip("install", "--disable-pip-version-check", *self.index_options, *target,
+                    f"genforge=={__version__}")
 
 
 def check_range(specifier: str, who: str) -> None:
@@ -170,16 +170,13 @@ def install(name: str, source: str | None = None, registry: Path | None = None,
     if editable and not plan.local:
         raise GenforgeError("--editable needs a local folder, not a requirement")
     plan.index_options = index_options(find_links, no_index)
-    with tempfile.TemporaryDirectory(prefix="genforge-install-") as tmp:
-        constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text(f"genforge=={__version__}\n")
-        cmd = plan.pip_command(constraints, editable)
-        checked = "; ".join(plan.checked) or "no genforge range declared"
-        print(f"installing {name!r} from {plan.target} ({checked}; this is genforge {__version__})")
-        if dry_run:
-            print(shlex.join(cmd))
-            return 0
-        _run_pip(cmd, f"install {plan.target}")
+    cmd = plan.pip_command(editable)
+    checked = "; ".join(plan.checked) or "no genforge range declared"
+    print(f"installing {name!r} from {plan.target} ({checked}; this is genforge {__version__})")
+    if dry_run:
+        print(shlex.join(cmd))
+        return 0
+    _run_pip(cmd, f"install {plan.target}")
     print(f"installed {name!r}" + (f" ({plan.distribution})" if plan.distribution else "")
           + "; `genforge plugins` lists what it registers")
     return 0

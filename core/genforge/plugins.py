@@ -113,7 +113,8 @@ class Plugins:
         from genforge import __version__
 
         for modname in BUILTIN_PLUGINS:
-            self._add(functools.partial(importlib.import_module, modname), modname, "genforge", __version__)
+            self._add(functools.partial(importlib.import_module, modname), modname, "genforge", __version__,
+                      builtin=True)
         for ep in entry_points(group=GROUP) if eps is None else eps:
             dist = ep.dist.name if ep.dist is not None else "?"
             version = ep.dist.version if ep.dist is not None else ""
@@ -134,8 +135,9 @@ class Plugins:
         if self.strict:
             raise PluginError(f"plugin {record.name!r} ({record.label}): {message}") from exc
 
-    def _add(self, loader: Callable[[], object], name: str, dist: str, version: str) -> None:
-        record = PluginRecord(name=name, dist=dist, version=version)
+    def _add(self, loader: Callable[[], object], name: str, dist: str, version: str,
+             builtin: bool = False) -> None:
+        record = PluginRecord(name=name, dist=dist, version=version, builtin=builtin)
         self.records.append(record)
         try:
             plugin = loader()

@@ -1,11 +1,13 @@
-"""Samples as one picture: image grids and 2-D scatter plots, written as PNG (Pillow, the ``png`` extra).
+"""Samples as one picture: image grids and 2-D scatter plots, encoded as PNG (Pillow, the ``png`` extra).
 
 numpy only; ``genforge`` draws its grids and scatter plots with these functions too, so
-``genforge sample`` and ``genforge-run`` write the same pictures.
+``genforge sample``, ``genforge-run`` and ``png_bytes`` (what an app serves) give the same
+pictures.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -15,13 +17,19 @@ PNG_HINT = "writing PNG needs Pillow: pip install 'genforge-runtime[png]' (or wr
 
 
 def to_uint8_nhwc(samples: np.ndarray, layout: str) -> np.ndarray:
-    """Images as uint8 ``[N, H, W, C]`` from float NCHW in [0, 1] or uint8 NHWC."""
+    """Images as uint8 ``[N, H, W, C]`` from uint8 (as is) or float (in [0, 1]) NCHW or NHWC samples."""
     x = np.asarray(samples)
+    shape = list(x.shape)
     if x.ndim != 4 or layout not in ("NCHW", "NHWC"):
-        raise ValueError(f"a PNG grid needs image samples; these are {layout} {list(x.shape)} (write .npy)")
+        raise ValueError(f"a PNG grid needs image samples; these are {layout} {shape} (write .npy)")
     if layout == "NCHW":
         x = x.transpose(0, 2, 3, 1)
+    if not 1 <= x.shape[-1] <= 4:
+        raise ValueError(f"a PNG grid needs 1 to 4 channels (grey, grey + alpha, RGB, RGBA); these "
+                         f"{layout} samples {shape} have {x.shape[-1]}")
     if x.dtype != np.uint8:
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"a PNG grid needs uint8 or float samples; these are {x.dtype}")
         x = (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return x
 
@@ -69,13 +77,35 @@ def picture(samples: np.ndarray, layout: str, nrow: int | None = None) -> np.nda
     return scatter(x) if is_points(x) else to_grid(to_uint8_nhwc(x, layout), nrow)
 
 
-def save_png(samples: np.ndarray, layout: str, path: str | Path, nrow: int | None = None) -> Path:
-    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow)."""
+def encode_png(image: np.ndarray) -> bytes:
+    """A uint8 ``[H, W, C]`` picture as PNG bytes (``RuntimeError`` with a hint without Pillow)."""
     try:
         from PIL import Image
     except ImportError:
         raise RuntimeError(PNG_HINT) from None
-    grid = picture(samples, layout, nrow)
+    out = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(out, format="PNG")
+    return out.getvalue()
+
+
+def png_bytes(samples: np.ndarray, layout: str, nrow: int | None = None, pad: int = 2,
+              min_side: int = 32) -> bytes:
+    """Images as the bytes of one PNG grid (``image/png``); ``layout``: the manifest's ``output_layout``.
+
+    The grid is ``genforge-run``'s: ``nrow`` images per row (default: a square grid),
+    ``pad`` white pixels between them, images under ``min_side`` pixels enlarged by an
+    integer factor. One PNG per sample: ``png_bytes(x[i:i + 1], layout, pad=0, min_side=1)``
+    is sample ``i`` at its own size. Samples that are not images (such as 2-D points) are
+    a one-line ``ValueError``.
+    """
+    for name, value, low in (("nrow", nrow, 1), ("pad", pad, 0), ("min_side", min_side, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return encode_png(to_grid(to_uint8_nhwc(samples, layout), nrow, pad, min_side))
+
+
+def save_png(samples: np.ndarray, layout: str, path: str | Path, nrow: int | None = None) -> Path:
+    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow)."""
     p = Path(path)
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(p)
+    p.write_bytes(encode_png(picture(samples, layout, nrow)))
     return p

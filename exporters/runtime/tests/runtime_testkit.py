@@ -59,3 +59,39 @@ def reference(z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
     """What the toy graph computes, in numpy."""
     h = z @ W + (E[labels] if labels is not None else 0.0)
     return (1.0 / (1.0 + np.exp(-h))).reshape(-1, 1, 2, 2).astype(np.float32)
+
+
+def make_step_model(path: Path, sampler: str = "ddpm", steps: int = 20) -> Path:
+    """A conditional diffusion step file: prediction = tanh(x + E'[labels]) as [N, 1, 2, 2], the
+    update x_next = a x + b prediction + c aux, carry = d x + e prediction (coef = a..e); the
+    null label is ``CLASSES``."""
+    e = RNG.standard_normal((CLASSES + 1, 4)).astype(np.float32)
+    image = ["batch", 1, 2, 2]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, image),
+              helper.make_tensor_value_info("t", TensorProto.FLOAT, ["batch"]),
+              helper.make_tensor_value_info("labels", TensorProto.INT64, ["batch"]),
+              helper.make_tensor_value_info("aux", TensorProto.FLOAT, image),
+              helper.make_tensor_value_info("coef", TensorProto.FLOAT, [5])]
+    inits = [numpy_helper.from_array(e, "E"), numpy_helper.from_array(np.array([-1, 1, 2, 2]), "shape"),
+             *(numpy_helper.from_array(np.array(i, dtype=np.int64), f"i{i}") for i in range(5))]
+    nodes = [helper.make_node("Gather", ["E", "labels"], ["el"]),
+             helper.make_node("Reshape", ["el", "shape"], ["e4"]),
+             helper.make_node("Add", ["x", "e4"], ["xe"]),
+             helper.make_node("Tanh", ["xe"], ["prediction"]),
+             *(helper.make_node("Gather", ["coef", f"i{i}"], [c]) for i, c in enumerate("abcde")),
+             *(helper.make_node(op, ins, [out]) for op, ins, out in [
+                 ("Mul", ["a", "x"], "ax"), ("Mul", ["b", "prediction"], "bp"), ("Mul", ["c", "aux"], "ca"),
+                 ("Add", ["ax", "bp"], "axbp"), ("Add", ["axbp", "ca"], "x_next"),
+                 ("Mul", ["d", "x"], "dx"), ("Mul", ["e", "prediction"], "ep"),
+                 ("Add", ["dx", "ep"], "carry")])]
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, image)
+               for name in ("prediction", "x_next", "carry")]
+    model = helper.make_model(helper.make_graph(nodes, "toystep", inputs, outputs, inits),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    sampling = {"process": {"kind": "diffusion", "train_steps": 100, "scale": 0.001, "shift": 0.5},
+                "defaults": {"sampler": sampler, "steps": steps}, "null_label": CLASSES}
+    helper.set_model_props(model, manifest(True, part="step", sampling=json.dumps(sampling)))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -47,3 +47,15 @@ def test_unseeded_blocks_drawn_in_the_background_keep_the_streams_order():
     u = stream(streams.seed, LABELS_STREAM).random(sum(sizes))
     np.testing.assert_array_equal(labels, np.minimum((u * 10).astype(np.int64), 9))
     assert streams._pending  # the next blocks are being drawn
+
+
+def test_threads_sharing_unseeded_streams_get_each_row_of_the_stream_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    streams = NoiseStreams(block=16)  # blocks drawn ahead on a worker while threads take rows
+    sizes = [1, 3, 7, 16, 2, 33, 5] * 12
+    with ThreadPoolExecutor(8) as pool:
+        drawn = list(pool.map(lambda n: streams.latents(n, 4), sizes))
+    want = stream(streams.seed, LATENT_STREAM).standard_normal((sum(sizes), 4), dtype=np.float32)
+    got = np.concatenate(drawn)
+    assert sorted(map(bytes, got)) == sorted(map(bytes, want))  # every row once, none lost or repeated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from runtime_testkit import CLASSES, LATENT, make_model, manifest, reference
+from runtime_testkit import CLASSES, LATENT, make_model, make_step_model, manifest, reference
 
 import genforge_runtime
 from genforge_runtime import NotAGenforgeModel
@@ -146,3 +146,17 @@ def test_threads_of_an_app_can_share_one_sampler(toy):
         fresh = list(pool.map(lambda i: s.sample(1), range(400)))  # no seed: rows drawn ahead
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
     assert len({x.tobytes() for x in fresh}) == 400  # no row handed to two calls
+
+
+def test_threads_can_share_an_iterative_sampler(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = genforge_runtime.load(make_step_model(tmp_path / "step.onnx"), device="cpu", threads=1)
+    calls = [dict(labels=i % CLASSES, seed=i % 6, **opts) for i, opts in enumerate(
+        [{}, {"sampler": "dpmpp_2m"}, {"guidance": 2.0}, {"steps": 7, "sampler": "ddim", "eta": 1.0}] * 12)]
+    want = [s.sample(5, **kw) for kw in calls]  # ddpm and ddim draw step noise on worker threads
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda kw: s.sample(5, **kw), calls))
+        fresh = list(pool.map(lambda i: s.sample(2, labels=0, batch_size=1), range(48)))  # no seed
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    assert len({x.tobytes() for x in fresh}) == 48
