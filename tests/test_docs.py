@@ -96,6 +96,26 @@ def test_a_trainer_option_without_a_doc_line_fails_the_check():
         "log_every: documented default 10 but the default is 25"]
 
 
+def source_rows() -> dict[str, set[str]]:
+    """``{source: options}`` of the guide's data-source table (notes in brackets skipped)."""
+    rows = {}
+    for line in section(GUIDE.read_text(), "## Data sources").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cells[1])))
+    return rows
+
+
+def test_the_data_source_table_names_every_option_of_every_builtin_source():
+    plugins = default_plugins()
+    builtin = [n for n in plugins.names("data_sources")
+               if plugins.get("data_sources", n).plugin.name == "genforge.builtins.data_sources"]
+    rows = source_rows()
+    assert sorted(rows) == sorted(builtin)
+    for name in builtin:
+        assert rows[name] == set(plugins.get("data_sources", name).config_cls.model_fields), name
+
+
 @pytest.mark.parametrize("entry", [e for e in read_catalogue() if e.models], ids=lambda e: e.name)
 def test_each_family_readme_documents_its_options(entry):
     readme = (entry.local_folder(ROOT) / "README.md").read_text()

@@ -61,6 +61,11 @@ def printable(text: str) -> str:
                    else ascii(ch)[1:-1] for ch in text)
 
 
+def one_line(e: BaseException) -> str:
+    """An exception's message with its whitespace runs (line breaks too) as single spaces."""
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 

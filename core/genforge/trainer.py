@@ -95,7 +95,7 @@ def iterate_batches(
             perm = perm.to(device)
             for i in range(pos, per_epoch):
                 idx = perm[i * local : (i + 1) * local]
-                yield tensors.x[idx], (tensors.y[idx] if tensors.y is not None else None)
+                yield tensors[idx]
         else:
             loader = DataLoader(dataset, batch_size=local, collate_fn=_collate,
                                 sampler=perm[pos * local :].tolist())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from genforge.data import digits, image_folder, npz, toy2d
+from genforge.data import cifar, digits, idx, image_folder, npz, toy2d
 from genforge.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def genforge_register_data_sources(register: DataSourceRegistrar) -> None:
-    """Register ``digits``, ``npz``, ``image-folder`` and ``toy2d``."""
+    """Register ``digits``, ``npz``, ``image-folder``, ``toy2d``, ``mnist``, ``cifar10`` and ``cifar100``."""
     register("digits", "genforge.data.digits:load", digits.DigitsConfig,
              "scikit-learn's bundled 8x8 handwritten digits, 10 classes (resizable)")
     register("npz", "genforge.data.npz:load", npz.NpzConfig,
@@ -22,3 +22,9 @@ def genforge_register_data_sources(register: DataSourceRegistrar) -> None:
              "a folder of PNG/JPEG images, optionally one subfolder per class")
     register("toy2d", "genforge.data.toy2d:load", toy2d.Toy2DConfig,
              "2-D toy sets: 8 Gaussians on a ring, 25 on a grid, swiss roll")
+    register("mnist", "genforge.data.idx:load", idx.MnistConfig,
+             "IDX files you have: MNIST, Fashion-MNIST, KMNIST, EMNIST (plain or .gz)")
+    register("cifar10", "genforge.data.cifar:load_cifar10", cifar.Cifar10Config,
+             "CIFAR-10's binary version you have (data_batch_*.bin, test_batch.bin)")
+    register("cifar100", "genforge.data.cifar:load_cifar100", cifar.Cifar100Config,
+             "CIFAR-100's binary version you have (train.bin, test.bin), fine or coarse labels")

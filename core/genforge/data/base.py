@@ -15,24 +15,40 @@ class TensorData(Dataset):
     """A dataset held as one tensor of samples and an optional tensor of labels.
 
     The trainer batches these by indexing (no per-item collation), and can move
-    them to the training device once.
+    them to the training device once. With ``as_bytes`` the samples are uint8
+    pixels (0..255) kept as they are, in memory and on the device, and each batch
+    (and ``x``) is float32 in [0, 1]: a quarter of the memory of float32 samples.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None) -> None:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, as_bytes: bool = False) -> None:
         if y is not None and len(y) != len(x):
             raise ValueError(f"labels ({len(y)}) and samples ({len(x)}) differ in length")
-        self.x = x.float().contiguous()
+        if as_bytes and x.dtype != torch.uint8:
+            raise ValueError(f"as_bytes takes uint8 samples, got {x.dtype}")
+        self.as_bytes = as_bytes
+        self.stored = x.contiguous() if as_bytes else x.float().contiguous()
         self.y = y.long().contiguous() if y is not None else None
 
-    def __len__(self) -> int:
-        return len(self.x)
+    @property
+    def x(self) -> torch.Tensor:
+        """All samples as float32 (a new tensor when they are held as bytes)."""
+        return self._floats(self.stored)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.x[i], (self.y[i] if self.y is not None else None)
+    def _floats(self, x: torch.Tensor) -> torch.Tensor:
+        """Stored samples as float32: bytes scaled to [0, 1], floats as they are."""
+        return x.float().div_(255.0) if self.as_bytes else x
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    def __getitem__(self, i: int | slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Sample(s) ``i`` as float32 and their label(s) (None when unlabelled)."""
+        return self._floats(self.stored[i]), (self.y[i] if self.y is not None else None)
 
     def to(self, device: torch.device | str) -> TensorData:
-        """Return a copy on ``device``."""
-        return TensorData(self.x.to(device), self.y.to(device) if self.y is not None else None)
+        """Return a copy on ``device`` (bytes stay bytes)."""
+        return TensorData(self.stored.to(device), self.y.to(device) if self.y is not None else None,
+                          as_bytes=self.as_bytes)
 
 
 @dataclass

@@ -30,7 +30,7 @@ TOLERANCE = 1e-4
 def _first(split: Dataset, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The first ``n`` samples (all labels, for a ``TensorData``) of a split."""
     if isinstance(split, TensorData):
-        return split.x[:n], split.y
+        return split[:n][0], split.y
     items = [split[i] for i in range(min(n, len(split)))]  # type: ignore[arg-type]
     xs = torch.stack([torch.as_tensor(x) for x, _ in items])
     ys = [y for _, y in items]

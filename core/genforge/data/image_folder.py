@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from genforge.errors import DataError
+from genforge.errors import DataError, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,7 +38,7 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def load(config: ImageFolderConfig) -> Data:
-    """Load the images as ``[N, C, size, size]`` floats in [0, 1] with a seeded random split."""
+    """Load the images as uint8 ``[N, C, size, size]`` (float32 in [0, 1] per batch), split at random."""
     import numpy as np
     import torch
 
@@ -57,7 +57,7 @@ def load(config: ImageFolderConfig) -> Data:
         classes = [(d.name, found) for d in subdirs if (found := image_files(d))]
         root_files = image_files(root) if not classes else []
     except OSError as exc:
-        raise DataError(f"{where}: cannot list ({' '.join(str(exc).split())})") from exc
+        raise DataError(f"{where}: cannot list ({one_line(exc)})") from exc
 
     files: list[Path] = []
     labels: list[int] | None = None
@@ -88,8 +88,7 @@ def load(config: ImageFolderConfig) -> Data:
 
     def subset(idx: np.ndarray) -> TensorData:
         it = torch.from_numpy(idx)
-        xs = xt[it].float().div_(255.0)
-        return TensorData(xs, yt[it] if yt is not None else None)
+        return TensorData(xt[it], yt[it] if yt is not None else None, as_bytes=True)
 
     train = subset(idx_train)
     test = subset(idx_test) if n_test else None
@@ -124,5 +123,5 @@ def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
             arr = np.asarray(img, dtype=np.uint8)
     except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ... on bad files
         raise DataError(f"image {str(path)!r}: cannot be read as an image "
-                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from exc
+                        f"({one_line(exc)})") from exc
     return arr.reshape(size, size, channels)

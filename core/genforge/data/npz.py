@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from genforge.errors import DataError
+from genforge.errors import DataError, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,7 +75,7 @@ def load(config: NpzConfig) -> Data:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{where}: not a readable .npz archive ({_one_line(exc)})") from exc
+        raise DataError(f"{where}: not a readable .npz archive ({one_line(exc)})") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{where}: is a single .npy array, expected a .npz archive "
                         "(save with np.savez)")
@@ -157,12 +157,6 @@ def load(config: NpzConfig) -> Data:
     return Data(train=train, test=test, info=info)
 
 
-def _one_line(exc: BaseException) -> str:
-    """Return an exception's message on one line."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 def _get(archive: np.lib.npyio.NpzFile, key: str, where: str, field: str) -> np.ndarray:
     """Read one array from an open archive, turning numpy's errors into ``DataError``."""
     try:
@@ -170,10 +164,10 @@ def _get(archive: np.lib.npyio.NpzFile, key: str, where: str, field: str) -> np.
     except ValueError as exc:
         # numpy refuses object arrays without pickle with a ValueError
         raise DataError(f"{where} array {key!r} ({field}): cannot be read without pickle; "
-                        f"store a numeric array ({_one_line(exc)})") from exc
+                        f"store a numeric array ({one_line(exc)})") from exc
     except Exception as exc:  # corrupt member: zlib, zipfile, EOF ...
         raise DataError(f"{where} array {key!r} ({field}): unreadable "
-                        f"({_one_line(exc)})") from exc
+                        f"({one_line(exc)})") from exc
 
 
 def _check_finite(x: np.ndarray, where: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -11,12 +10,15 @@ from torch import nn
 from genforge import LabelMap
 
 
-def dcgan_depth(size: int) -> int:
-    """Number of stride-2 layers between 4x4 and ``size`` (8 -> 1, 64 -> 4)."""
-    depth = int(math.log2(size)) - 2
-    if size < 8 or 2 ** (depth + 2) != size:
-        raise ValueError(f"DCGAN needs square images of 8, 16, 32, 64... pixels, got {size}")
-    return depth
+def dcgan_layout(size: int) -> tuple[int, int]:
+    """(first side, stride-2 layers): ``size`` is a side of 4 to 7 doubled that often (28: 7, 2)."""
+    start, depth = size, 0
+    while start >= 8 and start % 2 == 0:
+        start, depth = start // 2, depth + 1
+    if depth == 0 or start > 7:
+        raise ValueError(f"DCGAN needs square images of 4 to 7 pixels doubled at least once "
+                         f"(8, 12, 16, 24, 28, 32, 48, 64, ...), got {size}")
+    return start, depth
 
 
 class Generator(nn.Module):
@@ -78,9 +80,9 @@ class Discriminator(nn.Module):
 
 def dcgan_generator_body(in_dim: int, channels: int, size: int, ngf: int) -> nn.Sequential:
     """Transposed-conv stack from a ``[N, in_dim, 1, 1]`` input to ``[N, channels, size, size]``."""
-    depth = dcgan_depth(size)
+    start, depth = dcgan_layout(size)
     width = ngf * 2 ** (depth - 1)
-    layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False),
+    layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, width, start, 1, 0, bias=False),
                                nn.BatchNorm2d(width), nn.ReLU(True)]
     for _ in range(depth - 1):
         layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
@@ -95,7 +97,7 @@ def dcgan_discriminator_body(channels: int, size: int, ndf: int, norm: bool = Tr
 
     ``norm = False`` leaves out the BatchNorm layers (for spectral normalisation).
     """
-    depth = dcgan_depth(size)
+    start, depth = dcgan_layout(size)
     layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),
                                nn.LeakyReLU(0.2, inplace=True)]
     width = ndf
@@ -104,7 +106,7 @@ def dcgan_discriminator_body(channels: int, size: int, ndf: int, norm: bool = Tr
                    nn.BatchNorm2d(width * 2) if norm else nn.Identity(),
                    nn.LeakyReLU(0.2, inplace=True)]
         width *= 2
-    layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False)]
+    layers += [nn.Conv2d(width, 1, start, 1, 0, bias=False)]
     return nn.Sequential(*layers)
 
 

@@ -14,16 +14,17 @@ from genforge import DataInfo
 from genforge.checkpoint import CONFIG
 from genforge_gan.config import GANConfig
 from genforge_gan.model import CGAN, GAN
-from genforge_gan.nets import dcgan_depth
+from genforge_gan.nets import dcgan_layout
 
 
 def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
     return DataInfo(shape=(channels, size, size), kind="image", num_classes=classes)
 
 
-@pytest.mark.parametrize(("size", "depth"), [(8, 1), (16, 2), (32, 3), (64, 4)])
-def test_dcgan_adapts_to_image_size(size, depth):
-    assert dcgan_depth(size) == depth
+@pytest.mark.parametrize(("size", "layout"), [(8, (4, 1)), (16, (4, 2)), (28, (7, 2)), (32, (4, 3)),
+                                              (48, (6, 3)), (64, (4, 4))])
+def test_dcgan_adapts_to_image_size(size, layout):
+    assert dcgan_layout(size) == layout
     model = GAN(GANConfig(ngf=8, ndf=8, latent_dim=10), image_info(size, 3))
     x = model.sample(3, generator=torch.Generator().manual_seed(0))
     assert x.shape == (3, 3, size, size) and 0.0 <= x.min() and x.max() <= 1.0
@@ -40,8 +41,9 @@ def test_dcgan_at_64_pixels_is_the_reference_architecture():
 
 
 def test_rejects_unsupported_image_sizes():
-    with pytest.raises(ValueError, match="DCGAN needs square images of 8, 16, 32, 64"):
-        GAN(GANConfig(), image_info(24))
+    for size in (6, 18, 36):
+        with pytest.raises(ValueError, match="DCGAN needs square images of 4 to 7 pixels doubled"):
+            GAN(GANConfig(), image_info(size))
     with pytest.raises(ValueError, match="needs image data"):
         GAN(GANConfig(arch="dcgan"), DataInfo(shape=(2,), kind="vector", value_range=None))
 
