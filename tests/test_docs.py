@@ -112,12 +112,13 @@ def test_the_synopsis_lists_every_option(command):
     assert [o for o in options if o not in synopsis] == []
 
 
-def listing(text: str) -> set[str]:
-    """Paths of the documented run folder (``step-NNNNNN`` kept as a pattern)."""
+def listing(text: str) -> list[str]:
+    """Paths of the documented run folder, in order (``step-NNNNNN`` kept as a pattern)."""
     block = section(text, "## The run folder")
     start = block.index("RUN_DIR/\n") + len("RUN_DIR/\n")
     block = block[start: block.index("```", start)]
-    paths, folder = set(), ""
+    paths: list[str] = []
+    folder = ""
     for line in block.splitlines():
         name = line[:36].strip()
         if not name:
@@ -127,16 +128,21 @@ def listing(text: str) -> set[str]:
         elif name.endswith("/"):
             folder = name
             continue
-        paths.add(re.sub(r"step-\d{6}", "step-N", name))
+        paths.append(re.sub(r"step-\d{6}", "step-N", name))
     return paths
 
 
 def test_the_run_folder_listing_is_a_real_run(tmp_path):
+    from genforge.plot import plot_run
+
+    run = tmp_path / "run"
     genforge.train({"model": {"name": "gan", "latent_dim": 8, "ngf": 8, "ndf": 8},
-                    "data": {"name": "digits", "size": 8}, "out": str(tmp_path / "run"),
+                    "data": {"name": "digits", "size": 8}, "out": str(run),
                     "trainer": {"steps": 2, "batch_size": 32, "progress": False, "ema_decay": 0.9,
                                 "loggers": ["tensorboard"]}})
-    real = {re.sub(r"step-\d{6}", "step-N", str(p.relative_to(tmp_path / "run")))
-            for p in (tmp_path / "run").rglob("*") if p.is_file()}
-    real = {re.sub(r"tfevents\..*", "tfevents.*", p) for p in real}
-    assert listing(GUIDE.read_text()) == real
+    plot_run(run)
+    real = {re.sub(r"tfevents\..*", "tfevents.*", re.sub(r"step-\d{6}", "step-N", str(p.relative_to(run))))
+            for p in run.rglob("*") if p.is_file()}
+    documented = listing(GUIDE.read_text())
+    assert sorted(documented) == sorted(set(documented)), "a file is listed twice"
+    assert set(documented) == real
