@@ -146,3 +146,33 @@ def test_the_run_folder_listing_is_a_real_run(tmp_path):
     documented = listing(GUIDE.read_text())
     assert sorted(documented) == sorted(set(documented)), "a file is listed twice"
     assert set(documented) == real
+
+
+def test_the_readme_layout_names_every_project_and_only_paths_that_exist():
+    text = (ROOT / "README.md").read_text()
+    block = section(text, "## Layout")
+    start = block.index("```\n") + 4
+    block = block[start: block.index("```", start)]
+    paths = [line.split()[0] for line in block.splitlines()]
+    assert [p for p in paths if not (ROOT / p).exists()] == []
+    projects = {f"{p.parent.relative_to(ROOT)}/" for p in ROOT.glob("*/*/pyproject.toml")}
+    assert sorted(projects - set(paths)) == []
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_into_a_page_names_one_of_its_headings():
+    blob = "https://github.com/genforge/genforge/blob/main/"
+    pages = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("*/*/README.md")]
+    broken = []
+    for page in pages:
+        for target, fragment in re.findall(r"\]\(((?:[^)#\s]*\.md)?)#([^)\s]+)\)", page.read_text()):
+            path = (ROOT / target[len(blob):] if target.startswith(blob) else page.parent / target
+                    if target else page)
+            text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.M | re.S)
+            if fragment not in {anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.M)}:
+                broken.append(f"{page.relative_to(ROOT)}: {target}#{fragment}")
+    assert broken == []
