@@ -2,13 +2,14 @@
 
 An untagged (or ``sh``/``shell``/``bash``/``console``) block is
 
-- ``commands`` when every line (a trailing ``\\`` joins the next) starts with a program the
-  shell would find (``genforge``, ``pip``, ``make``, ...); ``synopsis`` when one of those
-  lines also shows optional arguments in brackets (``[--seed S]``);
+- ``commands`` when every line (a trailing ``\\`` joins the next) starts with one of
+  ``PROGRAMS`` (after any ``NAME=value`` assignments); ``synopsis`` when one of those lines
+  also shows optional arguments in brackets (``[--seed S]``);
 - ``output`` when it follows a ``commands`` or ``python`` block with nothing but blank lines
   between them: what those commands print; ``...`` stands for any text in a line, and a
   line of ``...`` alone for any number of lines;
-- ``other`` otherwise (a listing of files, a request body): the docs tests name each one.
+- ``other`` otherwise (a listing of files, a request body): the docs tests name each one, so
+  that a command of a program missing from ``PROGRAMS`` cannot pass unseen.
 
 ``python`` and ``toml`` blocks keep their own kind.
 """
@@ -16,11 +17,12 @@ An untagged (or ``sh``/``shell``/``bash``/``console``) block is
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 SHELL = {"", "sh", "shell", "bash", "console"}
+#: The programs the docs' commands call (a fixed list: what is installed must not change the kinds).
+PROGRAMS = {"genforge", "genforge-run", "python", "pip", "make", "ls", "torchrun", "tensorboard"}
 #: Optional arguments of a synopsis: ``[--seed S]``, ``[CONFIG.toml]``, ``[available]``.
 OPTIONAL = re.compile(r"(?:^|\s)\[[^\]]*\]")
 
@@ -64,14 +66,14 @@ def without_comment(line: str) -> str:
     return line.rstrip()
 
 
-def is_command(line: str, path: str | None = None) -> bool:
-    """Whether ``line`` starts with a program found on ``path`` (default: ``PATH``)."""
-    words = without_comment(line).split()
-    return bool(words) and shutil.which(words[0], path=path) is not None
+def program(line: str) -> str:
+    """The program ``line`` runs: its first word after ``NAME=value`` assignments ("" if none)."""
+    words = [w for w in without_comment(line).split() if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", w)]
+    return words[0] if words else ""
 
 
-def blocks(root: Path, doc: str, path: str | None = None) -> list[Block]:
-    """The fenced blocks of ``root/doc``, each with its kind (programs looked up on ``path``)."""
+def blocks(root: Path, doc: str) -> list[Block]:
+    """The fenced blocks of ``root/doc``, each with its kind."""
     found: list[Block] = []
     fence: Block | None = None
     body: list[str] = []
@@ -85,7 +87,7 @@ def blocks(root: Path, doc: str, path: str | None = None) -> list[Block]:
             continue
         if line.startswith("```"):
             fence.text = "\n".join(body) + "\n"
-            fence.kind = kind_of(fence, found[-1] if found and gap else None, path)
+            fence.kind = kind_of(fence, found[-1] if found and gap else None)
             found.append(fence)
             fence, gap = None, True
         else:
@@ -93,12 +95,12 @@ def blocks(root: Path, doc: str, path: str | None = None) -> list[Block]:
     return found
 
 
-def kind_of(block: Block, before: Block | None, path: str | None) -> str:
+def kind_of(block: Block, before: Block | None) -> str:
     """``block``'s kind; ``before`` is the block right above it when only blank lines part them."""
     if block.lang not in SHELL:
         return block.lang
     lines = block.lines()
-    if lines and all(is_command(line, path) for line in lines):
+    if lines and all(program(line) in PROGRAMS for line in lines):
         return "synopsis" if any(OPTIONAL.search(without_comment(line)) for line in lines) else "commands"
     if before is not None and before.kind in ("commands", "python"):
         return "output"
