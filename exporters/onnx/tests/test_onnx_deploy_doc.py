@@ -1,5 +1,5 @@
-"""docs/deploy.md stays true: the `ls -l dist` sizes for today's default cgan, and the speed
-section's ratios and sentences for its own tables."""
+"""docs/deploy.md stays true: the `ls -l dist` sizes for today's default cgan, the step export's
+sizes for the test family, and the speed section's ratios and sentences for its own tables."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def test_the_documented_sizes_of_the_default_cgan_exports(tmp_path):
     assert not off, f"deploy.md's ls -l sizes are off by {off} bytes: rerun section 1's commands ({real})"
 
 
-def benchmark() -> ModuleType:
-    """benchmarks/onnx_vs_torch.py as a module (its tables and their reading)."""
-    spec = importlib.util.spec_from_file_location("onnx_vs_torch", ROOT / "benchmarks" / "onnx_vs_torch.py")
+def benchmark(name: str) -> ModuleType:
+    """The script ``benchmarks/NAME.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -83,4 +83,23 @@ def test_the_speed_sentences_are_what_the_first_table_says():
     block = re.search(r"<!-- onnx-vs-torch-reading:start -->\n(.*?)<!-- onnx-vs-torch-reading:end -->",
                       text, re.S)
     assert block, "the reading block of the speed section is missing"
-    assert block.group(1).splitlines() == benchmark().reading(measured)
+    assert block.group(1).splitlines() == benchmark("onnx_vs_torch").reading(measured)
+
+
+def test_the_documented_sizes_of_the_step_export(tmp_path, capsys):
+    loop = benchmark("runtime_loop")
+    loaded = loop.tiny_step_model(tmp_path)
+    loop.export_sizes(loaded, tmp_path, loaded.path / "model.safetensors")
+    text = DOC.read_text()
+    start = text.index("```\n", text.index("benchmarks/runtime_loop.py --rounds 0")) + 4
+    block = text[start: text.index("```", start)]
+    shown, real = ([int(b.replace(",", "")) for b in re.findall(r"([\d,]+) bytes", t)]
+                   for t in (block, capsys.readouterr().out))
+    assert len(shown) == len(real) == 5  # weights, limit, three exports
+    assert shown[:2] == real[:2]
+    off = [b - a for a, b in zip(shown[2:], real[2:], strict=True) if abs(b - a) > ERROR_TEXT_SPREAD]
+    assert not off, f"rerun benchmarks/runtime_loop.py --rounds 0: it prints {real}, deploy.md shows {shown}"
+    weights, export = shown[0], shown[2]
+    extra_kb = (export - weights) / 1000
+    sentence = f"{export / weights:.1f}x the weights of this tiny network (+{extra_kb:.0f} KB"
+    assert sentence in " ".join(text.split())
