@@ -18,6 +18,7 @@ machine's state (on a shared 2-core machine a busy neighbour slows everything fo
 
     python benchmarks/runtime_loop.py                 # from the repository root
     python benchmarks/runtime_loop.py --rounds 5 --steps 200 --threads 1
+    python benchmarks/runtime_loop.py --rounds 0      # the exports alone, no timing
 """
 
 from __future__ import annotations
@@ -59,27 +60,35 @@ def export_sizes(loaded: genforge.LoadedModel, out: Path, weights: Path) -> Path
     return path
 
 
+def tiny_step_model(root: Path, hidden: int | None = None) -> genforge.LoadedModel:
+    """The test family trained one step on 8x8 digits under ``root`` (step network ``hidden`` wide)."""
+    plugins = Plugins(extra=[tiny_plugin])
+    with contextlib.redirect_stdout(io.StringIO()):
+        width = {"hidden": hidden} if hidden else {}
+        genforge.train({"model": {"name": "tinyddpm", **width}, "data": {"name": "digits", "size": 8},
+                        "trainer": {"steps": 1, "batch_size": 8, "progress": False,
+                                    "sample_every": 0, "checkpoint_every": 0},
+                        "out": str(root / "run")}, plugins=plugins)
+    return genforge.load(root / "run", device="cpu", plugins=plugins)
+
+
 def main() -> None:
     """Train, export, time, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="sampling steps per timed call")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=11, help="alternating rounds (median)")
+    parser.add_argument("--rounds", type=int, default=11, help="alternating rounds (median; 0: only "
+                        "the exports, no timing)")
     parser.add_argument("--threads", type=int, help="onnxruntime CPU threads (default: one per core)")
     parser.add_argument("--hidden", type=int, help="width of the step network (default: the family's)")
     args = parser.parse_args()
-    plugins = Plugins(extra=[tiny_plugin])
     print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with contextlib.redirect_stdout(io.StringIO()):
-            width = {"hidden": args.hidden} if args.hidden else {}
-            genforge.train({"model": {"name": "tinyddpm", **width}, "data": {"name": "digits", "size": 8},
-                            "trainer": {"steps": 1, "batch_size": 8, "progress": False,
-                                        "sample_every": 0, "checkpoint_every": 0},
-                            "out": str(root / "run")}, plugins=plugins)
-        loaded = genforge.load(root / "run", device="cpu", plugins=plugins)
+        loaded = tiny_step_model(root, args.hidden)
         path = export_sizes(loaded, root, loaded.path / "model.safetensors")
+        if args.rounds == 0:
+            return
         sampler = genforge_runtime.load(path, device="cpu", threads=args.threads)
         n, steps = args.batch, args.steps
         rng = np.random.default_rng(0)

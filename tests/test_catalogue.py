@@ -19,6 +19,7 @@ from genforge.cli import main
 from genforge.errors import ConfigError
 from genforge.installer import project_metadata
 from genforge.plugins import Plugins
+from tests.doc_blocks import same_output
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "registry.toml"
@@ -199,6 +200,25 @@ def test_install_refusals_are_one_line(tmp_path, capsys):
         capsys, ["plugins", "install", "x", "--from", "genforge-x>=1", "-e", *reg])
     assert "does not exist" in one_line_error(capsys,
                                               ["plugins", "install", "x", "--from", "./nowhere", *reg])
+
+
+def test_the_documented_errors_are_the_real_ones(tmp_path, capsys):
+    doc = (ROOT / "docs" / "plugins" / "catalogue.md").read_text()
+    start = doc.index("```\n", doc.index("Errors are one line and exit with status 2")) + 4
+    shown = doc[start: doc.index("```", start)].splitlines()
+    path = write_catalogue(tmp_path / "registry.toml", future={"genforge": ">=0.2,<0.3"},
+                           x={"requirement": "genforge-x>=1.0"})
+    (tmp_path / "wheelhouse").mkdir()
+    real = [one_line_error(capsys, ["plugins", "install", "nope"]),  # the bundled catalogue
+            one_line_error(capsys, ["plugins", "install", "future", "--registry", str(path)]),
+            one_line_error(capsys, ["plugins", "install", "x", "--from=-rrequirements.txt"])]
+    # pip itself fails: nothing to find, no index
+    assert main(["plugins", "install", "x", "--registry", str(path), "--no-index",
+                 "--find-links", str(tmp_path / "wheelhouse")]) == 2
+    real.append(capsys.readouterr().err.strip().splitlines()[-1])
+    assert len(shown) == len(real)
+    for line, error in zip(shown, real, strict=True):
+        assert same_output(line, error), (line, error)
 
 
 @pytest.mark.parametrize("value", ["--help", "-rrequirements.txt", "-e.", " --index-url=http://x", "-"])

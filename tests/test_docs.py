@@ -136,12 +136,13 @@ def test_the_synopsis_lists_every_option(command):
     assert [o for o in options if o not in synopsis] == []
 
 
-def listing(text: str) -> set[str]:
-    """Paths of the documented run folder (``step-NNNNNN`` kept as a pattern)."""
+def listing(text: str) -> list[str]:
+    """Paths of the documented run folder, in order (``step-NNNNNN`` kept as a pattern)."""
     block = section(text, "## The run folder")
     start = block.index("RUN_DIR/\n") + len("RUN_DIR/\n")
     block = block[start: block.index("```", start)]
-    paths, folder = set(), ""
+    paths: list[str] = []
+    folder = ""
     for line in block.splitlines():
         name = line[:36].strip()
         if not name:
@@ -151,19 +152,24 @@ def listing(text: str) -> set[str]:
         elif name.endswith("/"):
             folder = name
             continue
-        paths.add(re.sub(r"step-\d{6}", "step-N", name))
+        paths.append(re.sub(r"step-\d{6}", "step-N", name))
     return paths
 
 
 def test_the_run_folder_listing_is_a_real_run(tmp_path):
+    from genforge.plot import plot_run
+
+    run = tmp_path / "run"
     genforge.train({"model": {"name": "gan", "latent_dim": 8, "ngf": 8, "ndf": 8},
-                    "data": {"name": "digits", "size": 8}, "out": str(tmp_path / "run"),
+                    "data": {"name": "digits", "size": 8}, "out": str(run),
                     "trainer": {"steps": 2, "batch_size": 32, "progress": False, "ema_decay": 0.9,
                                 "loggers": ["tensorboard"]}})
-    real = {re.sub(r"step-\d{6}", "step-N", str(p.relative_to(tmp_path / "run")))
-            for p in (tmp_path / "run").rglob("*") if p.is_file()}
-    real = {re.sub(r"tfevents\..*", "tfevents.*", p) for p in real}
-    assert listing(GUIDE.read_text()) == real
+    plot_run(run)
+    real = {re.sub(r"tfevents\..*", "tfevents.*", re.sub(r"step-\d{6}", "step-N", str(p.relative_to(run))))
+            for p in run.rglob("*") if p.is_file()}
+    documented = listing(GUIDE.read_text())
+    assert sorted(documented) == sorted(set(documented)), "a file is listed twice"
+    assert set(documented) == real
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -175,3 +181,33 @@ def test_deploy_guide_shows_the_serving_example_as_it_is():
     shown = [b for b in code_blocks((ROOT / "docs" / "deploy.md").read_text(), "python")
              if b.startswith('"""Serve a genforge ONNX export over HTTP')]
     assert shown == [(ROOT / "examples" / "serve.py").read_text()]
+
+
+def test_the_readme_layout_names_every_project_and_only_paths_that_exist():
+    text = (ROOT / "README.md").read_text()
+    block = section(text, "## Layout")
+    start = block.index("```\n") + 4
+    block = block[start: block.index("```", start)]
+    paths = [line.split()[0] for line in block.splitlines()]
+    assert [p for p in paths if not (ROOT / p).exists()] == []
+    projects = {f"{p.parent.relative_to(ROOT)}/" for p in ROOT.glob("*/*/pyproject.toml")}
+    assert sorted(projects - set(paths)) == []
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_into_a_page_names_one_of_its_headings():
+    blob = "https://github.com/genforge/genforge/blob/main/"
+    pages = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("*/*/README.md")]
+    broken = []
+    for page in pages:
+        for target, fragment in re.findall(r"\]\(((?:[^)#\s]*\.md)?)#([^)\s]+)\)", page.read_text()):
+            path = (ROOT / target[len(blob):] if target.startswith(blob) else page.parent / target
+                    if target else page)
+            text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.M | re.S)
+            if fragment not in {anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.M)}:
+                broken.append(f"{page.relative_to(ROOT)}: {target}#{fragment}")
+    assert broken == []

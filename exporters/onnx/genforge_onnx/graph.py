@@ -52,12 +52,32 @@ def torch_to_onnx(
         raise GenforgeError(f"torch.onnx.export failed: {type(e).__name__}: {first}") from e
     if program is None:
         raise GenforgeError("torch.onnx.export returned no program (is onnxscript installed?)")
-    model = program.model_proto
+    model = without_stack_traces(program.model_proto)
     got = [i.name for i in model.graph.input]
     if got != list(input_names) or [o.name for o in model.graph.output] != list(output_names):
         raise GenforgeError(f"exported graph has inputs {got} and outputs "
                             f"{[o.name for o in model.graph.output]}, expected {list(input_names)} "
                             f"and {list(output_names)}")
+    return model
+
+
+#: Node metadata in which torch.onnx.export records the Python stack of each node: file paths
+#: of the exporting machine and source lines.
+STACK_TRACE = "pkg.torch.onnx.stack_trace"
+
+
+def without_stack_traces(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop every node's ``STACK_TRACE``, so that a file neither reveals where genforge is
+    installed nor changes its bytes with that path or with edits to the source's lines."""
+    graphs = [model.graph, *model.functions]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            kept = [p for p in node.metadata_props if p.key != STACK_TRACE]
+            del node.metadata_props[:]
+            node.metadata_props.extend(kept)
+            graphs += [a.g for a in node.attribute if a.HasField("g")]
+            graphs += [g for a in node.attribute for g in a.graphs]
     return model
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -56,6 +57,16 @@ def test_export_is_one_verified_file_with_the_manifest(name, exported, loaded, c
     if m.conditional:
         assert inputs[1].type == "tensor(int64)"
     assert [o.name for o in session.get_outputs()] == ["samples"]
+
+
+@pytest.mark.parametrize("options", [{}, {"fp16": True}, {"output": "uint8"}])
+def test_an_export_holds_no_path_of_the_exporting_machine(exported, options):
+    """torch.onnx records each node's Python stack (file paths, source lines); the export drops it,
+    so the bytes do not depend on where genforge is installed."""
+    data = exported("cgan", **options).read_bytes()
+    for place in (genforge.__file__, onnx.__file__, sys.prefix):
+        assert str(Path(place).parent).encode() not in data, place
+    assert b"pkg.torch.onnx.stack_trace" not in data and b'File "' not in data
 
 
 @pytest.mark.parametrize("name", family_params())

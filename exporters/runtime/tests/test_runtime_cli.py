@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from runtime_testkit import make_model
 
 import genforge_runtime
-from genforge_runtime.cli import main, parse_labels
+from genforge_runtime.cli import build_parser, main, parse_labels
 
 
 def test_npy_output_equals_the_api(toy, tmp_path, capsys):
@@ -68,3 +70,13 @@ def test_png_without_pillow_says_how_to_get_it(toy, tmp_path, capsys, monkeypatc
     assert main([str(toy), "-n", "2", "--out", str(tmp_path / "g.png")]) == 2
     err = capsys.readouterr().err
     assert "pip install 'genforge-runtime[png]'" in err and err.count("\n") == 1
+
+
+def test_the_readme_synopsis_is_the_parser():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("```\n", readme.index("## Command line")) + 4
+    synopsis = readme[start: readme.index("```", start)]
+    named = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", synopsis))
+    actions = [a for a in build_parser()._actions if a.option_strings and a.dest != "help"]
+    assert [a.option_strings for a in actions if not named & set(a.option_strings)] == []
+    assert sorted(named - {o for a in actions for o in a.option_strings}) == []
