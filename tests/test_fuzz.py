@@ -55,11 +55,9 @@ def sandbox(tiny_run, tiny_onnx, tmp_path, monkeypatch):
     """``new()`` -> (run copy, output folder) in a fresh folder; checks nothing else changed."""
     import shutil
 
-    import genforge.limits
-    import genforge_runtime.cli
+    import genforge_runtime.sizes
 
-    for module in (genforge.limits, genforge_runtime.cli):  # a huge -n fails fast
-        monkeypatch.setattr(module, "memory_limit", lambda: 64 * 2**20)
+    monkeypatch.setattr(genforge_runtime.sizes, "memory_limit", lambda: 64 * 2**20)  # a huge -n fails fast
     monkeypatch.chdir(tmp_path)
     watched = [tiny_run, tiny_onnx.parent]
     before = [_tree(p) for p in watched]

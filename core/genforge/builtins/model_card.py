@@ -10,7 +10,6 @@ the end of training, by the main process.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,10 +121,10 @@ def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
 
 def write_card(run: TrainingRun, losses: dict[str, float]) -> Path:
     """Write ``RUN/README.md`` atomically; return its path."""
+    from genforge.checkpoint import write_atomic_text
+
     path = Path(run.out) / CARD
-    tmp = path.with_name(f".{CARD}.tmp-{os.getpid()}")
-    tmp.write_text(render_card(run, losses))
-    os.replace(tmp, path)
+    write_atomic_text(path, render_card(run, losses))
     return path
 
 

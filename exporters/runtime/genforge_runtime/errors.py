@@ -16,6 +16,13 @@ class NotAGenforgeModel(ValueError):
     """The file is not an ONNX model exported by genforge (no ``genforge.*`` metadata)."""
 
 
+class TooLarge(ValueError):
+    """An output this machine cannot hold (memory, disk, pixels), refused before the first sample.
+
+    ``genforge`` prints it as one line too (exit status 2).
+    """
+
+
 def printable(text: object) -> str:
     """``str(text)`` on one line, control characters (ANSI escapes, newlines) escaped for a terminal."""
     return "".join(ch if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
