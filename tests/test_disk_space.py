@@ -34,7 +34,7 @@ from genforge_runtime.cli import main as run_main
 from genforge_runtime.errors import TooLarge
 from genforge_runtime.grid import MAX_PIXELS, grid_size, to_grid
 from genforge_runtime.sampler import Sampler
-from genforge_runtime.sizes import check_output, size_text
+from genforge_runtime.sizes import check_output, gather, size_text
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -214,3 +214,10 @@ def test_points_held_for_a_scatter_plot_are_refused_beyond_the_memory_limit(monk
                                        r"1.0 MiB this process may use; ask for fewer$"):
         check_output(tmp_path / "p.png", "-n 70000", 70_000, (2,), np.float32)
     check_output(tmp_path / "p.npy", "-n 70000", 70_000, (2,), np.float32)  # written batch by batch
+
+
+def test_samples_held_whole_are_gathered_into_one_array():
+    batches = [np.full((2, 2), 1.0), np.full((1, 2), 2.0)]
+    assert gather(3, (2,), np.float32, iter(batches)).tolist() == [[1, 1], [1, 1], [2, 2]]
+    with pytest.raises(ValueError, match="2 samples were drawn for 3 asked"):
+        gather(3, (2,), np.float32, iter(batches[:1]))

@@ -117,7 +117,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from genforge.images import save_samples
     from genforge_runtime.cli import parse_labels
     from genforge_runtime.npy import write_npy
-    from genforge_runtime.sizes import check_output, size_text
+    from genforge_runtime.sizes import check_output, gather, size_text
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
@@ -150,8 +150,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 path = write_npy(out, (args.n, *shape), np.float32, batches)
             else:
-                path = save_samples(np.concatenate([*batches, np.empty((0, *shape), np.float32)]), out,
-                                    nrow=nrow)
+                path = save_samples(gather(args.n, shape, np.float32, batches), out, nrow=nrow)
     except ValueError as e:
         raise GenforgeError(str(e)) from None
     print(f"wrote {args.n} {what} from {loaded.path} to {path} ({size_text(path.stat().st_size)})")

@@ -8,15 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from genforge_runtime.arguments import count, cpus, seed
 from genforge_runtime.backend import check_onnxruntime
 from genforge_runtime.errors import printable, report
 from genforge_runtime.grid import save_png
 from genforge_runtime.npy import write_npy
 from genforge_runtime.sampler import OPTION_NAMES, load
-from genforge_runtime.sizes import check_output, size_text
+from genforge_runtime.sizes import check_output, gather, size_text
 
 #: Samples per session call unless ``--batch-size`` says otherwise.
 DEFAULT_BATCH = 1000
@@ -93,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() == ".npy":
         write_npy(out, (args.n, *sampler.sample_shape), sampler.dtype, batches)
     else:
-        samples = np.concatenate(list(batches))
-        save_png(samples, layout, out, nrow=nrow)
+        save_png(gather(args.n, sampler.sample_shape, sampler.dtype, batches), layout, out, nrow=nrow)
     print(f"wrote {args.n} samples of {printable(sampler.info['genforge.model'])} ({sampler.provider}) "
           f"to {out} ({size_text(out.stat().st_size)})")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from genforge_runtime.errors import TooLarge
 from genforge_runtime.grid import MAX_PIXELS, grid_size
 
-#: Samples held whole are held twice at the peak: the batches and their concatenation.
+#: Samples held whole are held twice at the peak: gathered, and a float copy as a picture is drawn.
 HELD_COPIES = 2
 
 
@@ -90,6 +90,22 @@ def check_picture(what: str, n: int, shape: Sequence[int], layout: str, nrow: in
     if rows * cols > MAX_PIXELS:
         raise TooLarge(f"{what}: a grid of {n} images cannot be drawn: it would be {cols} x {rows} "
                        f"pixels, more than the {MAX_PIXELS:,} Pillow opens; ask for fewer or write .npy")
+
+
+def gather(n: int, shape: Sequence[int], dtype: np.dtype | type, batches: Iterable[np.ndarray]) -> np.ndarray:
+    """``batches`` (``n`` rows in all) copied into one array allocated first: samples held once.
+
+    Kept batches would cost more than their size: each pins memory freed around it (the
+    network's intermediate results), about 1 KiB per 2-D sample of a small MLP.
+    """
+    out = np.empty((n, *shape), dtype=dtype)
+    start = 0
+    for batch in batches:
+        out[start : start + len(batch)] = batch
+        start += len(batch)
+    if start != n:
+        raise ValueError(f"{start} samples were drawn for {n} asked")
+    return out
 
 
 def check_output(path: Path, what: str, n: int, shape: Sequence[int], dtype: np.dtype | type, *,
