@@ -20,6 +20,8 @@ from genforge.cli import main
 from genforge_runtime.cli import main as run_main
 
 CKPT = "checkpoints/step-000002"
+#: more digits than Python converts to an integer (4300)
+HUGE = "9" * 5000
 UNCONDITIONAL = os.path.join(os.path.dirname(__file__), "fixtures", "format1-vae")
 
 
@@ -84,9 +86,33 @@ CASES = {
     "trainer = 5": (lambda r, t: (t.write_text("trainer = 5\n[model]\nname = 'gan'\n"), ["train", t])[1],
                     "trainer = 5: input should be a valid dictionary"),
     "seed >= 2**64": (lambda r, t: ["train", "--model", "gan", "--set", f"seed={2**64}"],
-                      "seed = 18446744073709551616: input should be less than or equal"),
+                      "seed = 18446744073709551616: expected an integer from -2**63 to 2**63-1"),
+    "seed = 2**63": (lambda r, t: ["train", "--model", "gan", "--set", f"seed={2**63 - 1}", "--set",
+                                   f"data.split_seed={2**63}"],
+                     "data.split_seed = 9223372036854775808: expected an integer from -2**63"),
     "data.split_seed = -1": (lambda r, t: ["train", "--model", "gan", "--set", "data.split_seed=-1"],
                              "data.split_seed = -1: input should be greater than or equal to 0"),
+    "--set a 5000-digit integer": (lambda r, t: ["train", "--model", "gan", "--set", f"trainer.steps={HUGE}"],
+                                   f"trainer.steps = '{HUGE[:46]}... (5002 chars): an integer longer than "
+                                   "Python reads"),
+    "a 5000-digit integer in TOML": (lambda r, t: (t.write_text(f"[model]\nname = 'gan'\n[trainer]\n"
+                                                                f"steps = {HUGE}\n"), ["train", t])[1],
+                                     "target: holds an integer longer than Python reads"),
+    "model.latent_dim = 2**70": (lambda r, t: ["train", "--model", "gan", "--set",
+                                               f"model.latent_dim={2**70}"],
+                                 "model.latent_dim = 1180591620717411303424: expected an integer from"),
+    "--set value nested 5000 deep": (lambda r, t: ["train", "--model", "gan", "--set",
+                                                   "model.ngf=" + "[" * 5000 + "]" * 5000],
+                                     f"model.ngf = '{'[' * 46}... (10002 chars): nested too deeply"),
+    "trainer.threads beyond the CPUs": (lambda r, t: ["train", "--model", "gan", "--out", t, "--set",
+                                                      "trainer.threads=100000"],
+                                        "trainer.threads = 100000: expected 0 to"),
+    "-n of 5000 digits": (lambda r, t: ["sample", r, "-n", HUGE, "--out", t],
+                          f"expected an integer, got '{HUGE[:40]}'... (5000 characters)"),
+    "-n 2**63": (lambda r, t: ["sample", r, "-n", str(2**63), "--out", t],
+                 "expected an integer from 1 to 2**63-1"),
+    "--threads 100000": (lambda r, t: ["train", "--model", "gan", "--threads", "100000"],
+                         "(the CPUs of this machine), got '100000'"),
     "model.lr = inf": (lambda r, t: ["train", "--model", "gan", "--set", "model.lr=inf"],
                        "model.lr = inf: expected a finite number"),
     "model.lr = 1e400": (lambda r, t: ["train", "--model", "gan", "--set", "model.lr=1e400"],
@@ -107,8 +133,6 @@ CASES = {
                            "File exists"),
     "--out is a folder": (lambda r, t: ((t / "s.npy").mkdir(parents=True),
                                         ["sample", r, "--out", t / "s.npy"])[1], "Is a directory"),
-    "full disk": (lambda r, t: ((t.with_suffix(".png")).symlink_to("/dev/full"),
-                                ["sample", r, "--out", t.with_suffix(".png")])[1], "No space left on device"),
     "eval --json into a missing folder": (lambda r, t: ["eval", r, "--json", t / "no" / "x.json"],
                                           "its folder does not exist"),
     # items 5-9: tampered checkpoints
@@ -225,7 +249,12 @@ RUNTIME_CASES = {
     "-n -1": ({}, ["-n", "-1"], "expected an integer >= 1"),
     "--seed -1": ({}, ["--seed", "-1"], "expected a seed"),
     "--batch-size 0": ({}, ["--batch-size", "0"], "expected an integer >= 1"),
-    "--threads 0": ({}, ["--threads", "0"], "expected an integer >= 1"),
+    "--threads 0": ({}, ["--threads", "0"], "expected 1 to"),
+    "--threads 100000": ({}, ["--threads", "100000"], "(the CPUs of this machine), got '100000'"),
+    "-n 2**70": ({}, ["-n", str(2**70)], "expected an integer from 1 to 2**63-1"),
+    "--steps of 5000 digits": ({}, ["--steps", HUGE], "expected an integer, got '999"),
+    "--seed of 5000 digits": ({}, ["--seed", HUGE], "expected an integer, got '999"),
+    "--batch-size 2**63": ({}, ["--batch-size", str(2**63)], "expected an integer from 1 to 2**63-1"),
 }
 
 

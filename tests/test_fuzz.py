@@ -14,6 +14,7 @@ import json
 import struct
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import onnx
 import pytest
@@ -21,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genforge.cli import main
-from genforge.config import build_raw, resolve
+from genforge.config import TrainerConfig, build_raw, resolve
 from genforge.errors import GenforgeError
 from genforge.plugins import default_plugins
 from genforge_runtime.cli import main as run_main
@@ -55,11 +56,9 @@ def sandbox(tiny_run, tiny_onnx, tmp_path, monkeypatch):
     """``new()`` -> (run copy, output folder) in a fresh folder; checks nothing else changed."""
     import shutil
 
-    import genforge.limits
-    import genforge_runtime.cli
+    import genforge_runtime.sizes
 
-    for module in (genforge.limits, genforge_runtime.cli):  # a huge -n fails fast
-        monkeypatch.setattr(module, "memory_limit", lambda: 64 * 2**20)
+    monkeypatch.setattr(genforge_runtime.sizes, "memory_limit", lambda: 64 * 2**20)  # a huge -n fails fast
     monkeypatch.chdir(tmp_path)
     watched = [tiny_run, tiny_onnx.parent]
     before = [_tree(p) for p in watched]
@@ -97,6 +96,7 @@ def check(entry, argv, capsys, codes=(0, 2)) -> int:
     assert code in codes, (argv, code, err)
     if code:
         assert err.count("\n") == 1 and err.startswith(("genforge: error: ", "genforge-run: error: ")), err
+        assert len(err) < 1000, err  # a value of thousands of characters is shortened
     return code
 
 
@@ -115,6 +115,62 @@ def test_set_values(overrides, plugins):
     except GenforgeError:
         return
     _config_ok_or_one_line(raw, plugins)
+
+
+def _real_keys() -> list[str]:
+    """A sample of real config keys: seed, out, and every option of the trainer, gan and digits."""
+    plugins = default_plugins()
+    sections = {"trainer": TrainerConfig, "model": plugins.get("models", "gan").config_cls,
+                "data": plugins.get("data_sources", "digits").config_cls}
+    return ["seed", "out", *(f"{name}.{key}" for name, cls in sections.items() for key in cls.model_fields)]
+
+
+def _nested(depth: int, kind: str) -> str:
+    return "[" * depth + "1" + "]" * depth if kind == "list" else "{a=" * depth + "1" + "}" * depth
+
+
+signs = st.sampled_from(["", "-", "+"])
+lengths = st.sampled_from([1, 19, 20, 300, 4300, 4301, 5000, 20_000]) | st.integers(0, 50)  # extremes drawn
+extreme_values = st.one_of(
+    st.tuples(signs, lengths.filter(bool)).map(lambda t: t[0] + "9" * t[1]),  # past Python's 4300 digits too
+    st.tuples(signs, st.sampled_from([2**31, 2**63 - 1, 2**63, 2**64, 2**200])).map(
+        lambda t: f"{t[0]}{t[1]}"),
+    st.sampled_from(["nan", "+nan", "-nan", "inf", "-inf", "1e308", "-1e308", "1e400", "-1e400", "5e-324",
+                     "1e-400", "-0.0", "0", "0x7fffffffffffffff", "0b1", "1_000"]),
+    st.floats().map(lambda f: {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(str(f), repr(f))),
+    st.tuples(st.sampled_from(["x", "é", "\u202e", "🙂", "\u0301"]), lengths).map(
+        lambda t: t[0] * t[1]),  # long plain and odd unicode strings
+    lengths.map(lambda n: json.dumps("é" * n)),  # long quoted strings
+    st.tuples(lengths.filter(lambda n: n <= 5000), st.sampled_from(["list", "table"])).map(
+        lambda t: _nested(*t)),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=40),  # any unicode, control characters too
+)
+
+
+@settings(FUZZ, max_examples=50)
+@given(assignments=st.lists(st.tuples(st.sampled_from(_real_keys()), extreme_values), min_size=1, max_size=3))
+def test_extreme_set_values_exit_0_or_2_with_one_short_line(assignments, tmp_path, monkeypatch, capsys):
+    """``genforge train`` with extreme values, by ``--set`` and in a TOML file: validated, nothing trains."""
+    import genforge.api
+
+    ran = []
+    monkeypatch.setattr(genforge.api, "_train", lambda resolved, **kw: ran.append(resolved) or
+                        SimpleNamespace(process=SimpleNamespace(main=False, distributed=False)))
+    argv = ["train", "--model", "gan", "--out", tmp_path / "run",
+            *[a for key, value in assignments for a in ("--set", f"{key}={value}")]]
+    code = check(main, argv, capsys)
+    assert (code == 0) == bool(ran)
+    # the same values in a TOML file (a value that is not TOML makes the file invalid)
+    tables: dict[str, list[str]] = {}
+    for key, value in assignments:
+        section, _, name = key.rpartition(".")
+        tables.setdefault(section, []).append(f"{name} = {value}")
+    config = Path(tempfile.mkdtemp(dir=tmp_path)) / "run.toml"
+    config.write_text("\n".join(tables.pop("", [])) + "".join(
+        f"\n[{section}]\n" + "\n".join(lines) for section, lines in tables.items()) + "\n")
+    ran.clear()
+    code = check(main, ["train", config, "--model", "gan", "--out", tmp_path / "run"], capsys)
+    assert (code == 0) == bool(ran)
 
 
 def _toml(doc: dict) -> str:

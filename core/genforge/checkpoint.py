@@ -34,6 +34,7 @@ from genforge import __version__
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.files import regular_file
+from genforge_runtime.atomic import replacing
 
 #: The checkpoint format this release writes.
 FORMAT = 2
@@ -230,13 +231,11 @@ def _save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, 
 
 
 def write_atomic_text(path: Path, text: str) -> None:
-    """Write a small text file by writing a temporary one and renaming it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w") as f:
+    """Write a small text file whole or not at all (a temporary file flushed and renamed over ``path``)."""
+    with replacing(path) as tmp, tmp.open("w") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def save_checkpoint(
@@ -251,55 +250,77 @@ def save_checkpoint(
     """Write a checkpoint folder atomically, point ``latest`` at it and prune old ones.
 
     The folder is ``run_dir/checkpoints/step-NNNNNN`` for the meta's step; ``config`` is the
-    run config and ``ema_weights`` the average of the weights, if the run keeps one.
+    run config and ``ema_weights`` the average of the weights, if the run keeps one. What
+    earlier interrupted saves left is removed first (its space may be needed), and a save
+    that fails (a full disk) removes what it wrote: ``latest`` still names a whole checkpoint.
     """
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(root)
     final = root / step_dir_name(meta.step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    _write_json(tmp / CONFIG, meta.config_json(config))
-    _save_tensors(tmp / WEIGHTS, weights, {"format": "pt"})
-    if ema_weights is not None:
-        _save_tensors(tmp / EMA_WEIGHTS, ema_weights, {"format": "pt"})
-    tensors: dict[str, torch.Tensor] = {}
-    skeleton = flatten_state(training_state, "state", tensors)
-    _save_tensors(tmp / STATE, tensors)
-    _write_json(tmp / STATE_JSON, skeleton)
-    _fsync_dir(tmp)
-    if final.exists():
-        old = root / f".old-{final.name}-{os.getpid()}"
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, final)
-    write_atomic_text(root / LATEST, final.name + "\n")
-    _fsync_dir(root)
+    try:
+        tmp.mkdir()
+        _write_json(tmp / CONFIG, meta.config_json(config))
+        _save_tensors(tmp / WEIGHTS, weights, {"format": "pt"})
+        if ema_weights is not None:
+            _save_tensors(tmp / EMA_WEIGHTS, ema_weights, {"format": "pt"})
+        tensors: dict[str, torch.Tensor] = {}
+        skeleton = flatten_state(training_state, "state", tensors)
+        _save_tensors(tmp / STATE, tensors)
+        _write_json(tmp / STATE_JSON, skeleton)
+        _fsync_dir(tmp)
+        if final.exists():
+            old = root / f".old-{final.name}-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, final)
+        write_atomic_text(root / LATEST, final.name + "\n")
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _prune(root, keep, final.name)
     return final
 
 
+def _clear_leftovers(root: Path) -> None:
+    """Remove what interrupted saves left: temporary folders and pointers, folders being deleted.
+
+    Only the trainer holding the run lock calls this; readers never open these names.
+    """
+    for p in root.iterdir():
+        if p.name.startswith((".tmp-", ".old-", f".{LATEST}.tmp-")):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
 def _prune(root: Path, keep: int, current: str) -> None:
-    """Remove step folders beyond the newest ``keep`` and leftovers of interrupted saves.
+    """Remove step folders beyond the newest ``keep`` (never ``current``, the one just written).
 
     A folder is first renamed away (atomic), then deleted: a reader sees it whole or not at
     all, never half-deleted. Only the trainer holding the run lock calls this.
     """
     steps = sorted((p for p in root.iterdir() if p.is_dir() and STEP_NAME.fullmatch(p.name)),
                    key=lambda p: int(p.name.removeprefix("step-")))
-    stale = [p for p in root.iterdir() if p.name.startswith((".tmp-", ".old-", f".{LATEST}.tmp-"))]
-    for p in [*steps[:-keep], *stale]:
+    for p in steps[:-keep]:
         if p.name == current:
             continue
-        if p.is_dir() and not p.is_symlink():
-            doomed = p if p.name.startswith(".") else root / f".old-{p.name}-{os.getpid()}"
+        if p.is_symlink():
+            p.unlink()
+        else:
+            doomed = root / f".old-{p.name}-{os.getpid()}"
             os.replace(p, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files in a folder (a checkpoint's size on disk, roughly)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def find_checkpoint(path: str | Path) -> Path:

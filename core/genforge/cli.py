@@ -15,10 +15,9 @@ from typing import Any
 
 from genforge import __version__
 from genforge.errors import GenforgeError, debug_enabled, report
-from genforge.limits import check_fits
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
-from genforge_runtime.arguments import count, seed
+from genforge_runtime.arguments import count, cpus, seed
 
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
@@ -110,7 +109,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Handle ``genforge sample`` (plain samples, reconstructions, or a class sweep).
 
-    Plain samples to ``.npy`` are written batch by batch, so memory stays bounded by
+    The output's size is checked before the first sample (memory, disk, pixels). Plain
+    samples to ``.npy`` are written batch by batch, so memory stays bounded by
     ``--batch-size`` whatever ``-n`` is.
     """
     import numpy as np
@@ -118,36 +118,43 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from genforge.images import save_samples
     from genforge_runtime.cli import parse_labels
     from genforge_runtime.npy import write_npy
+    from genforge_runtime.sizes import check_output, gather, size_text
 
-    loaded = load_for_sampling(args, args.device)
     out = Path(args.out)
-    if args.reconstruct or args.class_sweep or out.suffix != ".npy":  # held in memory
-        check_fits("-n", args.n * (loaded.info.num_classes if args.class_sweep else 1), loaded.info.shape)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise GenforgeError(f"--out {out}: expected a .png or .npy file")
+    loaded = load_for_sampling(args, args.device)
+    classes, shape = loaded.info.num_classes, loaded.info.shape
     try:
+        labels, nrow, rows = None, None, args.n  # a reconstruction or a sweep is held whole
+        if args.reconstruct:
+            nrow, rows = 2 * min(8, args.n), 2 * args.n
+        elif args.class_sweep:
+            nrow, rows = classes, args.n * classes
+        else:
+            labels, nrow = parse_labels(args.labels, args.n, classes if loaded.model.conditional else 0)
+        check_output(out, f"-n {args.n}", rows, shape, np.float32, nrow=nrow,
+                     held=args.reconstruct or args.class_sweep)
         if args.reconstruct:
             from genforge.reconstruction import reconstruction_grid
 
-            samples, nrow = reconstruction_grid(loaded, args.n).numpy(), 2 * min(8, args.n)
-            what = "input/reconstruction pairs"
+            what, path = "input/reconstruction pairs", save_samples(
+                reconstruction_grid(loaded, args.n).numpy(), out, nrow=nrow)
         elif args.class_sweep:
-            samples, nrow = loaded.class_sweep(args.n, seed=args.seed).numpy(), loaded.info.num_classes
-            what = "class sweeps"
+            what, path = "class sweeps", save_samples(
+                loaded.class_sweep(args.n, seed=args.seed).numpy(), out, nrow=nrow)
         else:
-            labels, nrow = parse_labels(args.labels, args.n,
-                                        loaded.info.num_classes if loaded.model.conditional else 0)
+            what = "samples"
             batches = (b.numpy() for b in loaded.sample_batches(
                 args.n, labels=labels, seed=args.seed, batch_size=args.batch_size))
-            what = "samples"
-            if out.suffix == ".npy":
+            if out.suffix.lower() == ".npy":
                 out.parent.mkdir(parents=True, exist_ok=True)
-                path = write_npy(out, (args.n, *loaded.info.shape), np.float32, batches)
-                print(f"wrote {args.n} {what} from {loaded.path} to {path}")
-                return 0
-            samples = np.concatenate([*batches, np.empty((0, *loaded.info.shape), np.float32)])
-        path = save_samples(samples, out, nrow=nrow)
+                path = write_npy(out, (args.n, *shape), np.float32, batches)
+            else:
+                path = save_samples(gather(args.n, shape, np.float32, batches), out, nrow=nrow)
     except ValueError as e:
         raise GenforgeError(str(e)) from None
-    print(f"wrote {args.n} {what} from {loaded.path} to {path}")
+    print(f"wrote {args.n} {what} from {loaded.path} to {path} ({size_text(path.stat().st_size)})")
     return 0
 
 
@@ -157,11 +164,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from genforge.evaluate import evaluate
     from genforge.metrics.report import eval_table
+    from genforge_runtime.sizes import check_memory
 
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise GenforgeError(f"--json {args.json}: its folder does not exist")
     loaded = load_for_sampling(args, args.device)
-    check_fits("--n", args.n, loaded.info.shape)
+    check_memory(f"--n {args.n}", args.n, loaded.info.shape, itemsize=4)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     options: dict[str, Any] = {"k": args.k, **({"extractor": args.extractor} if args.extractor else {})}
     meta: dict[str, Any] = {}
@@ -246,7 +254,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         key, sep, value = assignment.partition("=")
         if not sep or not key:
             raise GenforgeError(f"--option {assignment!r}: expected KEY=VALUE")
-        options[key.strip()] = parse_value(value.strip())
+        options[key.strip()] = parse_value(value.strip(), key.strip())
     path = exporter.export(loaded, Path(args.out), options)
     print(f"exported {loaded.path} to {path}")
     if path.suffix == ".onnx":  # exported into a run folder: its card names the file now
@@ -385,7 +393,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest "
                    "checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--threads", type=count, help="a fixed number of torch CPU threads (trainer.threads; "
+    p.add_argument("--threads", type=cpus, help="a fixed number of torch CPU threads (trainer.threads; "
                    "by default tuned while training)")
     p.add_argument("--nproc", type=count, help="train with N processes (launches torchrun; gloo on CPU, "
                    "NCCL on GPUs)")

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from genforge.errors import ConfigError
+from genforge.errors import ConfigError, shown
 from genforge.files import regular_file
 from genforge.hub import check_dataset_id, check_license
 from genforge.plugins import Plugins
@@ -35,6 +35,9 @@ else:  # pragma: no cover
 DEFAULT_DATA = "digits"
 #: The largest seed: what torch, numpy and Python all accept.
 MAX_SEED = 2**63 - 1
+#: The integers a config holds: what torch and numpy hold (int64).
+INT_RANGE = (-(2**63), 2**63 - 1)
+INT_RANGE_TEXT = "an integer from -2**63 to 2**63-1"
 
 
 class TrainerConfig(BaseModel):
@@ -167,37 +170,43 @@ def _describe_error(err: ValidationError, prefix: str = "") -> str:
         return f"{loc}: unknown key"
     value = e.get("input")
     msg = e["msg"].removeprefix("Value error, ")
-    return f"{loc} = {value!r}: {msg[0].lower()}{msg[1:]}"
+    return f"{loc} = {shown(value)}: {msg[0].lower()}{msg[1:]}"
 
 
-def parse_value(text: str) -> object:
-    """Parse a ``--set`` value as a TOML value (``3``, ``true``, ``[1, 2]``), else a string.
+def parse_value(text: str, name: str = "value") -> object:
+    """Parse a ``--set`` value of ``name`` as a TOML value (``3``, ``true``, ``[1, 2]``), else a string.
 
     A value holding a line break or another control character is refused: TOML would read
-    only its first line.
+    only its first line. So are an integer longer than Python converts (4300 digits) and
+    lists or tables nested deeper than Python's recursion limit.
     """
     bad = next((ch for ch in text if ch != "\t" and unicodedata.category(ch) == "Cc"), None)
     if bad is not None:
-        raise ConfigError(f"value {text!r}: contains the control character {bad!r}; give one line")
+        raise ConfigError(f"{name} = {shown(text)}: contains the control character {bad!r}; give one line")
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except ValueError:  # int() refused the digits
+        raise ConfigError(f"{name} = {shown(text)}: an integer longer than Python reads; expected "
+                          f"{INT_RANGE_TEXT}") from None
+    except RecursionError:
+        raise ConfigError(f"{name} = {shown(text)}: nested too deeply") from None
 
 
 def apply_override(raw: dict[str, object], assignment: str) -> None:
     """Apply one ``section.key=value`` override to a raw config dict in place."""
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {assignment!r}: expected section.key=value")
+        raise ConfigError(f"--set {shown(assignment)}: expected section.key=value")
     parts = key.strip().split(".")
     node = raw
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment!r}: {part!r} is not a section")
+            raise ConfigError(f"--set {shown(assignment)}: {shown(part)} is not a section")
         node = child
-    node[parts[-1]] = parse_value(value.strip())
+    node[parts[-1]] = parse_value(value.strip(), key.strip())
 
 
 def read_toml(path: str | Path, what: str = "config file") -> dict[str, object]:
@@ -210,6 +219,9 @@ def read_toml(path: str | Path, what: str = "config file") -> dict[str, object]:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not UTF-8 text") from None
+    except ValueError:  # int() refused the digits
+        raise ConfigError(f"{p}: holds an integer longer than Python reads; expected {INT_RANGE_TEXT}") \
+            from None
     except RecursionError:
         raise ConfigError(f"{p}: nested too deeply") from None
 
@@ -243,8 +255,11 @@ def check_numbers(cls: type[BaseModel], options: object, where: str) -> None:
 
 
 def _check_finite(value: object, name: str) -> None:
+    """Refuse NaN, infinities and integers beyond int64, also inside lists and tables."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{name} = {value!r}: expected a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        raise ConfigError(f"{name} = {shown(value)}: expected {INT_RANGE_TEXT}")
     if isinstance(value, (list, tuple)):
         for item in value:
             _check_finite(item, name)
@@ -257,7 +272,7 @@ def _section(raw: dict[str, object], key: str) -> dict[str, object]:
     """``raw[key]`` as a dict (created when missing); ``ConfigError`` when it is a value, not a section."""
     section = raw.setdefault(key, {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{key} = {section!r}: expected a [{key}] section, not a value")
+        raise ConfigError(f"{key} = {shown(section)}: expected a [{key}] section, not a value")
     return section
 
 

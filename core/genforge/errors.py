@@ -1,20 +1,24 @@
 """Exceptions that genforge turns into one-line messages, and the one place that prints them.
 
 ``report`` is the command lines' single handler: an error caused by input or by the
-environment (a ``GenforgeError``, an ``OSError`` such as a full disk or a read-only
-folder, undecodable text, malformed JSON/TOML/safetensors/ONNX, too little memory)
-becomes one line on stderr and an exit status; ``GENFORGE_DEBUG=1`` (or ``--debug``)
-also prints the whole chain of causes, including those hidden by ``raise ... from None``.
-Anything else is a bug and keeps its traceback.
+environment (a ``GenforgeError``, an output refused as ``genforge_runtime``'s ``TooLarge``,
+an ``OSError`` such as a full disk or a read-only folder, undecodable text, malformed
+JSON/TOML/safetensors/ONNX, too little memory) becomes one line on stderr and an exit
+status; ``GENFORGE_DEBUG=1`` (or ``--debug``) also prints the whole chain of causes,
+including those hidden by ``raise ... from None``. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import sys
 import traceback
 import unicodedata
+
+from genforge_runtime.errors import TooLarge
 
 
 class GenforgeError(Exception):
@@ -50,6 +54,14 @@ class TrainingDiverged(GenforgeError):
 _FILE_FORMAT_MODULES = ("onnxruntime", "safetensors", "onnx", "google.protobuf")
 
 
+def disk_full(e: BaseException) -> bool:
+    """True for an error of a full disk or quota (safetensors reports one as text with the errno)."""
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(e, OSError):
+        return e.errno in codes
+    return type(e).__name__ == "SafetensorError" and any(f"(os error {c})" in str(e) for c in codes)
+
+
 def debug_enabled() -> bool:
     """True when ``GENFORGE_DEBUG`` asks for the full chain of causes."""
     return os.environ.get("GENFORGE_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -64,6 +76,15 @@ def printable(text: str) -> str:
 def one_line(e: BaseException) -> str:
     """An exception's message with its whitespace runs (line breaks too) as single spaces."""
     return " ".join(str(e).split()) or type(e).__name__
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message: at most ``limit`` characters, an integer of any size by its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"{'-' if value < 0 else ''}<an integer of {math.floor(math.log10(abs(value))) + 1} digits>"
+    try:
+        text = repr(value)
+    except ValueError:  # a container holding an integer longer than Python prints
+        return f"<a {type(value).__name__} holding an integer of thousands of digits>"
+    return text if len(text) <= limit else f"{text[:limit - 13]}... ({len(text)} chars)"
 
 
 def _first_line(e: BaseException) -> str:
@@ -72,8 +93,8 @@ def _first_line(e: BaseException) -> str:
 
 def user_error(e: BaseException) -> tuple[int, str] | None:
     """(exit status, message) for an error caused by input or the environment; ``None`` for a bug."""
-    if isinstance(e, GenforgeError):
-        return e.exit_code, str(e)
+    if isinstance(e, (GenforgeError, TooLarge)):  # TooLarge: an output refused by genforge_runtime.sizes
+        return getattr(e, "exit_code", 2), str(e)
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename is not None else ""
         return 2, f"{where}{e.strerror or _first_line(e)}"

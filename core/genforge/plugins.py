@@ -31,7 +31,7 @@ from genforge.entries import (
     ModelEntry,
     PluginRecord,
 )
-from genforge.errors import PluginError
+from genforge.errors import PluginError, shown
 from genforge.registrars import REGISTRARS
 
 __all__ = ["GROUP", "Plugins", "PluginRecord", "default_plugins"]
@@ -230,7 +230,7 @@ class Plugins:
         if name not in table:
             known = ", ".join(sorted(table)) or "none installed"
             broken = [f"plugin {r.name!r} ({r.label}) failed: {r.error}" for r in self.records if r.error]
-            raise PluginError(f"unknown {_label(kind)} {name!r}{_suggest(name, list(table))}; "
+            raise PluginError(f"unknown {_label(kind)} {shown(name)}{_suggest(name, list(table))}; "
                               f"available: {known}" + "".join(f"; {b}" for b in broken[:1]))
         return table[name]
 

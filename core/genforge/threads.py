@@ -16,7 +16,8 @@ import statistics
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from genforge_runtime.cpus import usable_cpus
+from genforge.errors import ConfigError
+from genforge_runtime.cpus import cpu_count, usable_cpus
 
 if TYPE_CHECKING:
     import torch
@@ -103,6 +104,9 @@ def cpu_threads(threads: int, device: torch.device) -> Iterator[ThreadTuner | No
     """Run with ``threads`` torch CPU threads, restoring the count after (0 on a CPU: a ``ThreadTuner``)."""
     import torch
 
+    if threads > cpu_count():  # more would only wait for each other (thousands: a hang)
+        raise ConfigError(f"trainer.threads = {threads}: expected 0 to {cpu_count()} (the CPUs of this "
+                          "machine)")
     previous = torch.get_num_threads()
     most = default_threads() if device.type == "cpu" and not threads else None
     tuner = ThreadTuner(most) if most and most > 1 else None

@@ -21,18 +21,19 @@ from torch.utils.data import DataLoader, Dataset
 
 from genforge import distributed
 from genforge.build import build_model, load_data, select_device
-from genforge.checkpoint import CheckpointMeta, SavedRun, has_checkpoint, save_checkpoint
+from genforge.checkpoint import CheckpointMeta, SavedRun, folder_size, has_checkpoint, save_checkpoint
 from genforge.config import ResolvedConfig, TrainerConfig
 from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
 from genforge.distributed import Process
 from genforge.ema import EMA
-from genforge.errors import CheckpointError, ConfigError, TrainingDiverged
+from genforge.errors import CheckpointError, ConfigError, TrainingDiverged, disk_full
 from genforge.model import Batch, GenerativeModel
 from genforge.plugins import Plugins, default_plugins
 from genforge.runlock import RunLock
 from genforge.threads import ThreadTuner, cpu_threads
 from genforge.weights import check_before_build, load_weights
+from genforge_runtime.sizes import size_text
 
 
 @dataclass
@@ -323,13 +324,28 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
                 torch.manual_seed(cfg.seed + 1_000_003 * process.rank + run.step)
             if process.main:
                 out.mkdir(parents=True, exist_ok=True)
-            _loop(run, optimizers, data.train, autocast, tuner)
+            try:
+                _loop(run, optimizers, data.train, autocast, tuner)
+            except Exception as e:
+                if not disk_full(e):
+                    raise
+                raise CheckpointError(_disk_full_message(run, e)) from e
             if created:  # no process tears the group down while another still uses it
                 torch.distributed.barrier()
     finally:
         if created:
             torch.distributed.destroy_process_group()
     return run
+
+
+def _disk_full_message(run: TrainingRun, error: Exception) -> str:
+    """One line for a full disk during training: what was kept, how much room a checkpoint takes."""
+    writing = f" writing {error.filename}" if isinstance(error, OSError) and error.filename else ""
+    where = f"the disk is full at step {run.step} (no space left on the device{writing})"
+    if run.checkpoint is None:
+        return f"{run.out}: {where}; no checkpoint was written; free space and train again"
+    return (f"{run.out}: {where}; the last checkpoint {run.checkpoint} is kept; free space (a checkpoint "
+            f"takes about {size_text(folder_size(run.checkpoint))}) and continue with --resume")
 
 
 def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], dataset: Dataset,

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from genforge_runtime.arguments import count, seed
+from genforge_runtime.arguments import count, cpus, seed
 from genforge_runtime.backend import check_onnxruntime
 from genforge_runtime.errors import printable, report
 from genforge_runtime.grid import save_png
 from genforge_runtime.npy import write_npy
 from genforge_runtime.sampler import OPTION_NAMES, load
+from genforge_runtime.sizes import check_output, gather, size_text
 
 #: Samples per session call unless ``--batch-size`` says otherwise.
 DEFAULT_BATCH = 1000
-
 
 
 def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] | int | None, int | None]:
@@ -53,28 +49,6 @@ def parse_labels(text: str | None, n: int, num_classes: int) -> tuple[list[int] 
     return [c for c in wanted for _ in range(per)], (per if per > 1 else None)
 
 
-def memory_limit() -> int | None:
-    """Bytes this process may use: physical memory or a lower ``ulimit -v`` (``None``: unknown)."""
-    limits = []
-    try:
-        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        import resource
-
-        limits += [s for s in (resource.getrlimit(resource.RLIMIT_AS)[0],) if s != resource.RLIM_INFINITY]
-    except (ImportError, AttributeError, ValueError, OSError):
-        pass
-    return min(limits) if limits else None
-
-
-def check_fits(n: int, shape: Sequence[int], dtype: np.dtype) -> None:
-    """Refuse, before allocating, ``n`` samples that would not fit in this process's memory."""
-    need = n * math.prod(shape) * dtype.itemsize
-    limit = memory_limit()
-    if limit is not None and need > limit:
-        raise ValueError(f"-n {n}: {need / 2**30:.1f} GiB of samples, more than the {limit / 2**30:.1f} "
-                         "GiB this process may use; ask for fewer")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``genforge-run`` argument parser."""
     p = argparse.ArgumentParser(prog="genforge-run", description="Sample a genforge ONNX export "
@@ -92,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", help="iterative models: ddpm, ddim, dpmpp_2m (diffusion), euler, heun "
                    "(flow) (default: the file's)")
     p.add_argument("--eta", type=float, help="ddim: noise scale (0 deterministic; default: the file's)")
-    p.add_argument("--threads", type=count, help="onnxruntime CPU threads (default: one per core)")
+    p.add_argument("--threads", type=cpus, help="onnxruntime CPU threads, at most one per core "
+                   "(default: one per core)")
     p.add_argument("--out", required=True, help="FILE.png (grid, needs Pillow) or FILE.npy")
     p.add_argument("-v", "--verbose", action="store_true", help="log which provider was chosen and why")
     p.add_argument("--debug", action="store_true", help="on an error, also print its traceback "
@@ -109,17 +84,16 @@ def run(args: argparse.Namespace) -> int:
     sampler = load(args.model, device=args.device, threads=args.threads)
     labels, nrow = parse_labels(args.labels, args.n, sampler.num_classes if sampler.conditional else 0)
     options = {k: v for k in OPTION_NAMES if (v := getattr(args, k)) is not None}
-    if out.suffix.lower() != ".npy":  # a PNG grid holds every sample; .npy is written batch by batch
-        check_fits(args.n, sampler.sample_shape, sampler.dtype)
+    layout = str(sampler.info.get("output_layout", ""))
+    check_output(out, f"-n {args.n}", args.n, sampler.sample_shape, sampler.dtype, layout=layout, nrow=nrow)
     batches = sampler.batches(args.n, labels=labels, seed=args.seed, batch_size=args.batch_size, **options)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         write_npy(out, (args.n, *sampler.sample_shape), sampler.dtype, batches)
     else:
-        samples = np.concatenate(list(batches))
-        save_png(samples, str(sampler.info["output_layout"]), out, nrow=nrow)
+        save_png(gather(args.n, sampler.sample_shape, sampler.dtype, batches), layout, out, nrow=nrow)
     print(f"wrote {args.n} samples of {printable(sampler.info['genforge.model'])} ({sampler.provider}) "
-          f"to {out}")
+          f"to {out} ({size_text(out.stat().st_size)})")
     return 0
 
 

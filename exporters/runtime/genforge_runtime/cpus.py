@@ -14,12 +14,17 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
+def cpu_count() -> int:
+    """The most threads worth running: the machine's CPUs (more only wait for each other)."""
+    return os.cpu_count() or 1
+
+
 def usable_cpus() -> int:
     """The CPUs this process may use: its affinity mask, capped by its cgroup quota (rounded up)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
-        cpus = os.cpu_count() or 1
+        cpus = cpu_count()
     quota = cgroup_quota()
     if quota is not None:
         cpus = min(cpus, math.ceil(quota))

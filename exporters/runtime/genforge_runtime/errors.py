@@ -18,6 +18,11 @@ class NotAGenforgeModel(ValueError):
 
 class ManifestMismatch(NotAGenforgeModel):
     """The file's manifest disagrees with its graph (a field edited, or the graph swapped)."""
+class TooLarge(ValueError):
+    """An output this machine cannot hold (memory, disk, pixels), refused before the first sample.
+
+    ``genforge`` prints it as one line too (exit status 2).
+    """
 
 
 def printable(text: object) -> str:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from genforge_runtime.atomic import replacing
+
 PNG_HINT = "writing PNG needs Pillow: pip install 'genforge-runtime[png]' (or write .npy)"
+#: The most pixels a grid may have: Pillow's ``Image.MAX_IMAGE_PIXELS``, beyond which it warns
+#: that a file may be a decompression bomb when opening it (and refuses one twice as large).
+MAX_PIXELS = 89_478_485
+#: Grid layout: pixels between images, and the side images smaller than it are enlarged to.
+PAD, MIN_SIDE = 2, 32
+#: Points a scatter plot converts at a time (its working memory does not grow with ``n``).
+SCATTER_CHUNK = 1 << 20
 
 
 def to_uint8_nhwc(samples: np.ndarray, layout: str) -> np.ndarray:
@@ -30,39 +39,52 @@ def to_uint8_nhwc(samples: np.ndarray, layout: str) -> np.ndarray:
     if x.dtype != np.uint8:
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(f"a PNG grid needs uint8 or float samples; these are {x.dtype}")
-        x = (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        # one float copy, scaled in place
+        scaled = np.clip(x, 0.0, 1.0).astype(np.result_type(x.dtype, np.float16), copy=False)
+        scaled *= 255.0
+        scaled += 0.5
+        x = scaled.astype(np.uint8)
     return x
 
 
-def to_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, min_side: int = 32) -> np.ndarray:
-    """Tile uint8 ``[N, H, W, C]`` images into one ``[H', W', C]`` array on a white background.
+def grid_size(n: int, height: int, width: int, nrow: int | None = None) -> tuple[int, int, int, int]:
+    """(enlargement factor, images per row, picture height, picture width) of a grid of ``n`` images.
 
-    ``nrow`` is the number of images per row (default: a square grid). Images smaller than
-    ``min_side`` pixels are enlarged by an integer factor (nearest neighbour).
+    ``nrow`` is the number of images per row (default: a square grid); images smaller than
+    ``MIN_SIDE`` pixels are enlarged by an integer factor. Integer arithmetic only, so any
+    ``n`` can be measured before a single image exists.
     """
-    factor = max(1, -(-min_side // max(images.shape[1], images.shape[2], 1)))
+    factor = max(1, -(-MIN_SIDE // max(height, width, 1)))
+    ncol = nrow or (math.isqrt(n - 1) + 1 if n > 0 else 1)
+    rows = max(1, -(-n // ncol))
+    return factor, ncol, rows * (height * factor + PAD) + PAD, ncol * (width * factor + PAD) + PAD
+
+
+def to_grid(images: np.ndarray, nrow: int | None = None) -> np.ndarray:
+    """Tile uint8 ``[N, H, W, C]`` images into one ``[H', W', C]`` array on a white background."""
+    n, h, w, c = images.shape
+    factor, ncol, height, width = grid_size(n, h, w, nrow)
     x = images.repeat(factor, axis=1).repeat(factor, axis=2)
-    n, h, w, c = x.shape
-    ncol = nrow or max(1, math.ceil(math.sqrt(n)))
-    rows = max(1, math.ceil(n / ncol))
-    grid = np.full((rows * (h + pad) + pad, ncol * (w + pad) + pad, c), 255, dtype=np.uint8)
+    h, w = h * factor, w * factor
+    grid = np.full((height, width, c), 255, dtype=np.uint8)
     for i in range(n):
         r, k = divmod(i, ncol)
-        top, left = pad + r * (h + pad), pad + k * (w + pad)
+        top, left = PAD + r * (h + PAD), PAD + k * (w + PAD)
         grid[top : top + h, left : left + w] = x[i]
     return grid
 
 
 def scatter(points: np.ndarray, size: int = 384, limit: float | None = None) -> np.ndarray:
     """Render ``[N, 2]`` points as a white ``[size, size, 3]`` uint8 image with dark dots."""
-    p = np.asarray(points, dtype=np.float64)
-    lim = limit or float(np.abs(p).max() * 1.1 + 1e-9)
+    lim = limit or max(float(np.max(points)), -float(np.min(points)), 0.0) * 1.1 + 1e-9
     img = np.full((size, size, 3), 255, dtype=np.uint8)
-    ij = np.clip(((p / lim + 1.0) / 2.0 * (size - 1)).round().astype(int), 0, size - 1)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            img[np.clip(size - 1 - ij[:, 1] + di, 0, size - 1), np.clip(ij[:, 0] + dj, 0, size - 1)] = (
-                30, 60, 160)
+    for start in range(0, len(points), SCATTER_CHUNK):
+        p = np.asarray(points[start : start + SCATTER_CHUNK], dtype=np.float64)
+        ij = np.clip(((p / lim + 1.0) / 2.0 * (size - 1)).round().astype(int), 0, size - 1)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                img[np.clip(size - 1 - ij[:, 1] + di, 0, size - 1), np.clip(ij[:, 0] + dj, 0, size - 1)] = (
+                    30, 60, 160)
     return img
 
 
@@ -105,7 +127,13 @@ def png_bytes(samples: np.ndarray, layout: str, nrow: int | None = None, pad: in
 
 
 def save_png(samples: np.ndarray, layout: str, path: str | Path, nrow: int | None = None) -> Path:
-    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow)."""
+    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow).
+
+    The file is written under a temporary name and renamed into place: a full disk leaves
+    an earlier file of that name as it was, and no partial one.
+    """
     p = Path(path)
-    p.write_bytes(encode_png(picture(samples, layout, nrow)))
+    data = encode_png(picture(samples, layout, nrow))
+    with replacing(p) as tmp:
+        tmp.write_bytes(data)
     return p

@@ -15,6 +15,7 @@ from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
 from genforge_runtime.noise import NoiseStreams
 from genforge_runtime.session import CUDA, open_session
+from genforge_runtime.sizes import gather
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -110,12 +111,7 @@ class Sampler:
                 check_labels(labels, n, self.num_classes, False)
             return self._run_fast(self._outputs, feeds, None)[0]
         n = _count(n, "n", minimum=0)
-        out = np.empty((n, *self.sample_shape), dtype=self.dtype)
-        start = 0
-        for batch in self.batches(n, labels, seed, batch_size, **options):
-            out[start : start + len(batch)] = batch
-            start += len(batch)
-        return out
+        return gather(n, self.sample_shape, self.dtype, self.batches(n, labels, seed, batch_size, **options))
 
     def batches(self, n: int, labels: Labels = None, seed: int | None = None,
                 batch_size: int | None = None, **options: Any) -> Iterator[np.ndarray]:
