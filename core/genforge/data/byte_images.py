@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from genforge.limits import check_fits
+from genforge_runtime.sizes import check_memory
 
 if TYPE_CHECKING:
     import torch
@@ -27,7 +27,7 @@ def resized(x: torch.Tensor, size: int | None) -> torch.Tensor:
     n, c, h, w = x.shape
     if size is None or (h, w) == (size, size):
         return x
-    check_fits("data.size", n, (c, size, size), itemsize=1, copies=1)
+    check_memory(f"data.size = {size} for {n} images", n, (c, size, size), itemsize=1)
     out = torch.empty((n, c, size, size), dtype=torch.uint8)
     for i in range(0, n, CHUNK):
         part = F.interpolate(x[i: i + CHUNK].float(), size=(size, size), mode="bilinear",
