@@ -133,6 +133,6 @@ def test_absolute_links_of_the_long_descriptions_name_files_that_exist():
                            "https://raw.githubusercontent.com/genforge/genforge/main/"):
                 if target.startswith(prefix):
                     assert (ROOT / target[len(prefix):].partition("#")[0]).exists(), f"{readme}: {target}"
-    from genforge.builtins.model_card import HOME
+    from genforge.card import HOME
 
     assert HOME == REPOSITORY
