@@ -46,9 +46,8 @@ def _table(rows: Mapping[str, object]) -> list[str]:
 def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
     """The model card of ``run`` at its current step, with ``losses`` as the last losses."""
     cfg = run.config
-    model, data, info = cfg.run.model.name, cfg.run.data.name, run.data_info
-    entry = run.plugins.get("models", model)
-    family = f"{entry.plugin.dist} {entry.plugin.version}".strip()
+    entry, data, info = cfg.model_entry, cfg.run.data.name, run.data_info
+    model, family = entry.name, entry.plugin.label
     tags = ["genforge", model, data, "generative-model", "safetensors", "onnx"]
     if info.kind == "image":
         tags.append("unconditional-image-generation" if not info.num_classes else "image-generation")
