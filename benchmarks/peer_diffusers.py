@@ -84,7 +84,7 @@ class Ours:
                          "data": {"name": "digits", "size": 8}})
         self.resolved = resolve(raw, plugins)
         self.data = load_data(self.resolved, plugins)
-        self.model = build_model(self.resolved, self.data.info, plugins)
+        self.model = build_model(self.resolved, self.data.info)
         self.optimizers = self.model.configure_optimizers()
         self.ema = Average(self.model, args.ema)
 

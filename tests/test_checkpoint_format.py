@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ def test_a_format1_run_loads_with_its_ema_and_samples():
     loaded = genforge.load(FORMAT1, device="cpu")
     assert loaded.saved is not None and loaded.saved.meta.family == "genforge-vae"
     assert loaded.saved.meta.step == 2 and loaded.saved.meta.genforge_version == "0.1.0"
+    assert loaded.saved.meta.family_version == "" and loaded.saved.meta.written_by == "genforge-vae"
     assert loaded.ema and loaded.config.run.model.name == "vae"
     assert loaded.info.shape == (1, 8, 8) and loaded.info.num_classes == 10
     a = loaded.sample(6, seed=3)
@@ -44,6 +46,7 @@ def test_a_format1_run_resumes_and_writes_the_current_format(tmp_path):
     assert run.step == 3 and run.config.run.model.hidden == 8
     saved = SavedRun.open(run_dir)
     assert saved.path.name == "step-000003" and saved.meta.step == 3
+    assert saved.meta.written_by == f"genforge-vae {version('genforge-vae')}"
     assert json.loads((saved.path / CONFIG).read_text())[FORMAT_KEY] == FORMAT
     assert genforge.load(run_dir, device="cpu").sample(2, seed=0).shape == (2, 1, 8, 8)
 

@@ -92,6 +92,30 @@ def genforge_register_data_sources(register):
     plugins = fake_plugins({"shadow": code})
     assert any("'digits'" in c and "genforge 0.1.0" in c and "shadow 1.0" in c
                for c in plugins.conflicts)
+    # only lookups of the clashing name fail; DIST:NAME chooses one
+    assert plugins.get("data_sources", "toy2d").plugin.dist == "genforge"
+    with pytest.raises(PluginError, match=r"choose one as genforge:digits or shadow:digits$"):
+        plugins.get("data_sources", "digits")
+    assert plugins.get("data_sources", "shadow:digits").target == "x:y"
+    assert plugins.get("data_sources", "genforge:digits").plugin.name == "genforge.builtins.data_sources"
+    assert "digits" not in plugins.registries["data_sources"]
+    assert {"genforge:digits", "shadow:digits", "toy2d"} <= set(plugins.names("data_sources"))
+
+
+def test_one_distribution_registering_a_name_twice_says_so(fake_plugins):
+    again = '    register("same", "x:Y", Cfg, conditional=False, summary="again")\n'
+    twice = GOOD.format(name="same") + again
+    plugins = fake_plugins({"twice-dist": twice})
+    with pytest.raises(PluginError, match=r"registered by both plugin 'twice_dist' \(twice-dist 1.0\) and "
+                                          r"plugin 'twice_dist' \(twice-dist 1.0\); uninstall one"):
+        plugins.get("models", "twice-dist:same")
+
+
+def test_a_name_holding_a_colon_is_refused(fake_plugins):
+    plugins = fake_plugins({"colon": GOOD.format(name="my:model")})
+    record = next(r for r in plugins.records if r.dist == "colon")
+    plugins.registries  # noqa: B018 - the registration hooks run when the registries are first used
+    assert "name 'my:model' holds ':', which separates a distribution from a name" in record.error
 
 
 def test_register_hook_that_raises_is_skipped(fake_plugins):

@@ -81,7 +81,8 @@ def test_cli_writes_the_project_and_refuses_a_registered_name(tmp_path, capsys, 
     assert main(["plugins", "new", "cgan", "--dir", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == ("genforge: error: model name 'cgan' is already registered by genforge-gan 0.1.0; "
-                   "choose another name (names are global across installed plugins)")
+                   "choose another name (a name two installed plugins register must be given as "
+                   "DIST:NAME)")
 
 
 def run_project_tests(project: Path, site: Path) -> subprocess.CompletedProcess:

@@ -15,12 +15,12 @@ import torch
 from pydantic import BaseModel
 
 from genforge.build import build_model, select_device
-from genforge.checkpoint import SavedRun
+from genforge.checkpoint import UNRECORDED, SavedRun
 from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, resolve
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
-from genforge.plugins import Plugins, default_plugins
+from genforge.plugins import Plugins, canonical, default_plugins, qualified, split_name
 from genforge.sample_options import checked_for, with_changes
 from genforge.sampling import StepNoise
 from genforge.trainer import TrainingRun
@@ -61,11 +61,40 @@ def resume_config(raw: dict[str, Any], plugins: Plugins) -> dict[str, Any]:
     out = raw.get("out")
     if not out:
         raise CheckpointError("--resume needs the run folder (--out RUN_DIR or out = ... in the config)")
-    saved = SavedRun.open(out).config
-    if raw.get("model", {}).get("name", saved["model"]["name"]) != saved["model"]["name"]:
-        raise CheckpointError(f"{out}: holds a {saved['model']['name']!r} run, not "
-                              f"{raw['model']['name']!r}")
+    saved = saved_config(SavedRun.open(out), plugins)
+    name, given = saved["model"]["name"], raw.get("model", {}).get("name")
+    if given not in (None, name) and plugins.get("models", given) is not plugins.get("models", name):
+        raise CheckpointError(f"{out}: holds a {name!r} run, not {given!r}")
     return merge_under(saved, raw)
+
+
+def saved_config(saved: SavedRun, plugins: Plugins) -> dict[str, Any]:
+    """A checkpoint's run config, its model named so that it selects the family that wrote it.
+
+    A plain name that two distributions register becomes ``DIST:NAME`` of the recorded
+    distribution. A checkpoint whose distribution is not installed (or no longer registers
+    the name) is a ``CheckpointError`` naming it; one that recorded none is opened by name.
+    """
+    config = saved.config
+    name = config["model"].get("name")
+    if not isinstance(name, str):
+        return config
+    dist, bare = split_name(name)
+    dist = dist or saved.meta.family
+    if dist == UNRECORDED:
+        return config
+    if not plugins.registrants("models", f"{dist}:{bare}"):
+        installed = next((r for r in plugins.records if canonical(r.dist) == canonical(dist)), None)
+        why, fix = (("which is not installed", f"install {dist} to open it") if installed is None else
+                    (f"but the installed {installed.label} registers no model {bare!r}",
+                     f"install the {dist} release that wrote it"))
+        writer = saved.meta.written_by if canonical(saved.meta.family) == canonical(dist) else dist
+        others = ", ".join(qualified(e) for e in plugins.registrants("models", bare))
+        raise CheckpointError(f"{saved.path}: written by model {bare!r} of {writer}, {why}"
+                              + (f" (installed: {others})" if others else "") + f"; {fix}")
+    if name == bare and len(plugins.registrants("models", bare)) > 1:
+        config = {**config, "model": {**config["model"], "name": f"{dist}:{bare}"}}
+    return config
 
 
 @dataclass
@@ -143,10 +172,10 @@ def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None =
     plugins = plugins or default_plugins()
     saved = SavedRun.open(checkpoint)
     info = saved.meta.data_info
-    resolved = resolve(saved.config, plugins, strict=False, defaults=False)
+    resolved = resolve(saved_config(saved, plugins), plugins, strict=False, defaults=False)
     target = select_device(device)
-    check_before_build(lambda: build_model(resolved, info, plugins), saved.weights_file)
-    model = build_model(resolved, info, plugins)
+    check_before_build(lambda: build_model(resolved, info), saved.weights_file)
+    model = build_model(resolved, info)
     load_weights(model, saved.weights(), saved.path)
     averaged = saved.ema_weights() if ema else None
     if averaged is not None:

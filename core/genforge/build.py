@@ -38,9 +38,9 @@ def load_data(resolved: ResolvedConfig, plugins: Plugins) -> Data:
     return run_source(plugins.get("data_sources", resolved.run.data.name), resolved.data)
 
 
-def build_model(resolved: ResolvedConfig, info: DataInfo, plugins: Plugins) -> GenerativeModel:
+def build_model(resolved: ResolvedConfig, info: DataInfo) -> GenerativeModel:
     """Build the configured model family for data described by ``info``."""
-    entry = plugins.get("models", resolved.run.model.name)
+    entry = resolved.model_entry
     cls = entry.load()
     if entry.conditional and info.num_classes == 0:
         raise ConfigError(f"model.name = {entry.name!r}: needs labelled data, but data source "

@@ -4,6 +4,7 @@ A run folder holds ``checkpoints/step-NNNNNN/`` folders and a ``checkpoints/late
 pointer file naming the newest. A checkpoint folder holds ``config.json`` (the run
 config plus the private keys of ``CheckpointMeta``), ``model.safetensors``, the
 optional ``ema.safetensors`` and the training state (safetensors + a JSON skeleton).
+A tensor held under several keys of a state dict is stored once (``weights.aliases``).
 
 Each folder is written under a temporary name, flushed to disk and renamed into
 place; the pointer is replaced atomically after that, so a crash at any moment
@@ -27,14 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from genforge import __version__
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.files import regular_file
 from genforge_runtime.atomic import replacing
+from genforge.weights import ALIASES, aliases, with_aliases
 
 #: The checkpoint format this release writes.
 FORMAT = 2
@@ -54,28 +56,41 @@ _TENSOR = "__tensor__"
 
 #: Keys ``config.json`` holds beside the run config (the ``_`` ones never reach a config).
 FAMILY_KEY = "_family"
+FAMILY_VERSION_KEY = "_family_version"
 MODEL_KEY = "_model"
 VERSION_KEY = "_genforge_version"
 STEP_KEY = "_step"
 FORMAT_KEY = "_format"
 DATA_INFO_KEY = "data_info"
+#: ``CheckpointMeta.family`` of a checkpoint that did not record its distribution
+UNRECORDED = "unknown"
 
 
 @dataclass(frozen=True)
 class CheckpointMeta:
-    """Provenance and data description stored with a checkpoint's run config."""
+    """Provenance and data description stored with a checkpoint's run config.
+
+    ``family`` is the distribution that registered the model (``UNRECORDED`` if the checkpoint
+    does not say) and ``family_version`` its version (empty before genforge recorded it).
+    """
 
     family: str
     model: str
     step: int
     data_info: DataInfo
     genforge_version: str = __version__
+    family_version: str = ""
+
+    @property
+    def written_by(self) -> str:
+        """``distribution version`` of the family that wrote the checkpoint, for messages."""
+        return f"{self.family} {self.family_version}".strip()
 
     def config_json(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The ``config.json`` content: the run config plus this meta under its keys."""
-        return {**config, FAMILY_KEY: self.family, MODEL_KEY: self.model,
-                VERSION_KEY: self.genforge_version, STEP_KEY: self.step, FORMAT_KEY: FORMAT,
-                DATA_INFO_KEY: self.data_info.to_dict()}
+        return {**config, FAMILY_KEY: self.family, FAMILY_VERSION_KEY: self.family_version,
+                MODEL_KEY: self.model, VERSION_KEY: self.genforge_version, STEP_KEY: self.step,
+                FORMAT_KEY: FORMAT, DATA_INFO_KEY: self.data_info.to_dict()}
 
 
 def _from_format1(saved: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +137,8 @@ class SavedRun:
         try:
             info = DataInfo.from_dict(saved[DATA_INFO_KEY])
             meta = CheckpointMeta(
-                family=str(saved.get(FAMILY_KEY, "unknown")),
+                family=str(saved.get(FAMILY_KEY, UNRECORDED)),
+                family_version=str(saved.get(FAMILY_VERSION_KEY, "")),
                 model=str(saved.get(MODEL_KEY, config["model"].get("name", ""))),
                 step=int(saved.get(STEP_KEY, 0)), data_info=info,
                 genforge_version=str(saved.get(VERSION_KEY, "unknown")))
@@ -225,7 +241,12 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str] | None = None) -> None:
-    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(path), meta)
+    """Write ``tensors``; a tensor held under several keys is stored once (the rest as ``ALIASES``)."""
+    links = aliases(tensors)
+    if links:
+        meta = {**(meta or {}), ALIASES: json.dumps(links)}
+    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items() if k not in links},
+              str(path), meta)
     with path.open("rb") as f:
         os.fsync(f.fileno())
 
@@ -369,12 +390,15 @@ def _present(path: Path) -> Path:
 
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file (never executes code) with a one-line error on failure."""
+    """Read a safetensors file (never executes code), its aliased keys included; one-line errors."""
     regular_file(_present(path), "safetensors file", CheckpointError)
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iterator
+            metadata = f.metadata()
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"{path}: unreadable safetensors file: {e}") from None
+    return with_aliases(tensors, metadata, path)
 
 
 def read_training_state(ckpt: Path) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides.append("trainer.progress=false")
     if args.threads is not None:
         overrides.append(f"trainer.threads={args.threads}")
-    run = train(args.config, resume=args.resume, model=args.model, data=args.data,
+    run = train(args.config, resume=args.resume, plugins=args.plugins, model=args.model, data=args.data,
                 steps=args.steps, out=args.out, device=args.device, overrides=overrides)
     if run.process.main:
         print(f"checkpoint: {run.checkpoint}")
@@ -305,8 +305,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for message in plugins.conflicts:
         print(f"CONFLICT: {message}")
     if args.verbose:
-        for kind, table in registries.items():
-            for name, entry in sorted(table.items()):
+        for kind in registries:
+            for name, entry in plugins.listing(kind):
                 print(f"{kind[:-1]:12s} {name:14s} {entry.summary}")
     return 1 if plugins.conflicts else 0
 
@@ -340,10 +340,11 @@ def cmd_plugins_new(args: argparse.Namespace) -> int:
 
     source = args.kind == "data-source"
     what = "data source" if source else "model"
-    taken = args.plugins.registries["data_sources" if source else "models"].get(args.name)
-    if taken is not None:
-        raise GenforgeError(f"{what} name {args.name!r} is already registered by {taken.plugin.label}; "
-                            "choose another name (names are global across installed plugins)")
+    taken = args.plugins.registrants("data_sources" if source else "models", args.name)
+    if taken:
+        raise GenforgeError(f"{what} name {args.name!r} is already registered by {taken[0].plugin.label}; "
+                            "choose another name (a name two installed plugins register must be given "
+                            "as DIST:NAME)")
     folder = write_project(args.name, args.kind if source else args.family_kind, args.dir)
     made = "a data source" if source else f"a {args.family_kind} family"
     print(f"wrote {folder}: {made} registering {what} {args.name!r}")
@@ -384,8 +385,9 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model", description="Train a model from a TOML "
                        "config and/or flags; `--set section.key=value` overrides any option.")
     p.add_argument("config", nargs="?", help="run config (TOML)")
-    p.add_argument("--model", help="model family name (see `genforge plugins`)")
-    p.add_argument("--data", help="data source name (default: digits)")
+    p.add_argument("--model", help="model family name, or DIST:NAME to choose a distribution's "
+                   "(see `genforge plugins`)")
+    p.add_argument("--data", help="data source name or DIST:NAME (default: digits)")
     p.add_argument("--steps", type=count, help="total training steps")
     p.add_argument("--out", help="run folder (default: runs/MODEL-DATA)")
     p.add_argument("--device", type=device, help="auto, cpu, cuda or cuda:N")

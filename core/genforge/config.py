@@ -22,10 +22,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from genforge.entries import ModelEntry
 from genforge.errors import ConfigError, shown
 from genforge.files import regular_file
 from genforge.hub import check_dataset_id, check_license
-from genforge.plugins import Plugins
+from genforge.plugins import Plugins, split_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -142,11 +143,16 @@ class RunConfig(BaseModel):
 
 @dataclass
 class ResolvedConfig:
-    """A run config whose model, data and sampler sections passed their plugins' classes."""
+    """A run config whose model, data and sampler sections passed their plugins' classes.
+
+    ``run.model.name`` stays as written (``NAME`` or ``DIST:NAME``); ``model_entry`` is the
+    family it selected, and ``model_entry.name`` the plain name.
+    """
 
     run: RunConfig
     model: BaseModel
     data: BaseModel
+    model_entry: ModelEntry
     #: the sample-time options (``None`` for a model that registered none)
     sampler: BaseModel | None = None
 
@@ -347,8 +353,8 @@ def resolve(raw: dict[str, object] | RunConfig, plugins: Plugins, strict: bool =
                           "sample-time options")
     sampler_cfg = validate_section(sampler_cls, run.sampler, "sampler", strict) if sampler_cls else None
     if not run.out:
-        run.out = str(Path("runs") / f"{run.model.name}-{run.data.name}")
-    return ResolvedConfig(run=run, model=model_cfg, data=data_cfg, sampler=sampler_cfg)
+        run.out = str(Path("runs") / f"{entry.name}-{split_name(run.data.name)[1]}")
+    return ResolvedConfig(run=run, model=model_cfg, data=data_cfg, model_entry=entry, sampler=sampler_cfg)
 
 
 def family_defaults(suggested: dict[str, object], raw: dict[str, object]) -> dict[str, object]:

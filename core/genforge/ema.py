@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from genforge.model import GenerativeModel
+from genforge.weights import aliases
 
 
 def warmup_decay(decay: float, step: int) -> float:
@@ -33,9 +34,12 @@ class EMA:
         self.model = model
         state = model.state_dict()
         self.names = [k for k in state if k.startswith(model.ema_scope)]
-        self.shadow = {k: state[k].detach().clone() for k in self.names}
-        self.floats = [k for k in self.names if self.shadow[k].is_floating_point()]
-        self.others = [k for k in self.names if not self.shadow[k].is_floating_point()]
+        links = aliases({k: state[k] for k in self.names})  # a tensor under several keys: one average
+        own = [k for k in self.names if k not in links]
+        self.shadow = {k: state[k].detach().clone() for k in own}
+        self.shadow.update({k: self.shadow[first] for k, first in links.items()})
+        self.floats = [k for k in own if self.shadow[k].is_floating_point()]
+        self.others = [k for k in own if not self.shadow[k].is_floating_point()]
         self.float_shadow = [self.shadow[k] for k in self.floats]
 
     @torch.no_grad()

@@ -4,6 +4,10 @@ Each entry point of the ``genforge`` group loads inside its own error handling:
 a broken plugin is recorded (``genforge plugins`` shows it) and skipped, unless
 ``GENFORGE_STRICT_PLUGINS=1``. ``GENFORGE_LOAD_PLUGINS=a,b`` loads only those
 entry points (by entry-point or distribution name); the built-in plugins always load.
+
+A name that two distributions register is a clash: looking up that name fails in one
+line naming both, and ``DIST:NAME`` (``genforge-diffusion:ddpm``) chooses one; every
+other name works as usual. ``DIST:NAME`` selects a name whether or not it clashes.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import difflib
 import functools
 import importlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +39,7 @@ from genforge.entries import (
 from genforge.errors import PluginError, shown
 from genforge.registrars import REGISTRARS
 
-__all__ = ["GROUP", "Plugins", "PluginRecord", "default_plugins"]
+__all__ = ["GROUP", "Plugins", "PluginRecord", "canonical", "default_plugins", "qualified", "split_name"]
 
 GROUP = "genforge"
 #: Hooks run last-registered first: a step's metrics line is written before its sample grid.
@@ -108,7 +113,8 @@ class Plugins:
         if self.trace:
             self.pm.add_hookcall_monitoring(*_monitor())
         self.records: list[PluginRecord] = []
-        self._registries: dict[str, dict[str, Entry[object]]] | None = None
+        self._entries: dict[str, dict[str, list[Entry[object]]]] | None = None
+        self._unique: dict[str, dict[str, Entry[object]]] | None = None
         self._conflicts: list[str] = []
         from genforge import __version__
 
@@ -164,12 +170,13 @@ class Plugins:
     def _record_for(self, plugin_name: str) -> PluginRecord:
         return next(r for r in self.records if r.name == plugin_name)
 
-    def _build(self) -> dict[str, dict[str, Entry[object]]]:
-        registries: dict[str, dict[str, Entry[object]]] = {}
+    def _build(self) -> dict[str, dict[str, list[Entry[object]]]]:
+        """Every registered entry by kind and name (a clashing name holds several)."""
+        tables: dict[str, dict[str, list[Entry[object]]]] = {}
         for kind, registrar_cls in REGISTRARS.items():
             hook_name = registrar_cls.hook
-            table: dict[str, Entry[object]] = {}
-            registries[kind] = table
+            table: dict[str, list[Entry[object]]] = {}
+            tables[kind] = table
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 record = self._record_for(impl.plugin_name)
                 registrar = registrar_cls(record)
@@ -186,28 +193,37 @@ class Plugins:
                     if self.trace:
                         _trace(f"{hook_name} [{record.name}]", time.perf_counter() - began)
                 for entry in registrar.entries:
-                    if entry.name in table:
-                        other = table[entry.name].plugin.label
-                        msg = (f"{entry.kind} name {entry.name!r} is registered by both {other} "
-                               f"and {record.label}; uninstall one or limit GENFORGE_LOAD_PLUGINS")
-                        self._conflicts.append(msg)
-                        continue
-                    table[entry.name] = entry
+                    table.setdefault(entry.name, []).append(entry)
                     record.registered.setdefault(kind, []).append(entry.name)
-        return registries
+        self._conflicts = [_clash(kind, name, found) for kind, table in tables.items()
+                           for name, found in table.items() if len(found) > 1]
+        return tables
+
+    @property
+    def _tables(self) -> dict[str, dict[str, list[Entry[object]]]]:
+        if self._entries is None:
+            self._entries = self._build()
+        return self._entries
 
     @property
     def registries(self) -> dict[str, dict[str, Entry[object]]]:
-        """All registries by kind (``models``, ``data_sources``, ``metrics``, ...)."""
-        if self._registries is None:
-            self._registries = self._build()
-        return self._registries
+        """The names registered once, by kind (``models``, ...); a clashing name is not among them."""
+        if self._unique is None:
+            self._unique = {kind: {name: found[0] for name, found in table.items() if len(found) == 1}
+                            for kind, table in self._tables.items()}
+        return self._unique
 
     @property
     def conflicts(self) -> list[str]:
-        """Messages for names that two plugins both registered (the later one is dropped)."""
-        self.registries  # noqa: B018 - building the registries finds the conflicts
+        """One message per name that several plugins registered (lookups of that name fail)."""
+        self._tables  # noqa: B018 - building the registries finds the conflicts
         return self._conflicts
+
+    def registrants(self, kind: str, name: str) -> list[Entry[object]]:
+        """The entries a plain ``NAME`` or a ``DIST:NAME`` matches (several for a clashing name)."""
+        dist, bare = split_name(name)
+        found = self._tables[kind].get(bare, [])
+        return [e for e in found if canonical(e.plugin.dist) == canonical(dist)] if dist else list(found)
 
     @overload
     def get(self, kind: Literal["models"], name: str) -> ModelEntry: ...
@@ -223,20 +239,61 @@ class Plugins:
     def get(self, kind: str, name: str) -> Entry[object]: ...
 
     def get(self, kind: str, name: str) -> Entry[object]:
-        """Look up a registered name; a conflict or an unknown name is a ``PluginError``."""
-        table = self.registries[kind]
-        if self.conflicts:
-            raise PluginError(self.conflicts[0])
-        if name not in table:
-            known = ", ".join(sorted(table)) or "none installed"
-            broken = [f"plugin {r.name!r} ({r.label}) failed: {r.error}" for r in self.records if r.error]
-            raise PluginError(f"unknown {_label(kind)} {shown(name)}{_suggest(name, list(table))}; "
-                              f"available: {known}" + "".join(f"; {b}" for b in broken[:1]))
-        return table[name]
+        """Look up ``NAME`` or ``DIST:NAME``; an unknown or clashing name is a ``PluginError``."""
+        found = self.registrants(kind, name)
+        if len(found) == 1:
+            return found[0]
+        dist, bare = split_name(name)
+        if found:
+            raise PluginError(_clash(kind, bare, found))
+        others = self.registrants(kind, bare) if dist else []
+        if others:
+            forms = ", ".join(qualified(e) for e in others)
+            raise PluginError(f"unknown {_label(kind)} {name!r}: no installed distribution {dist!r} "
+                              f"registers it; {bare!r} is registered as {forms}")
+        known = self.names(kind)
+        broken = [f"plugin {r.name!r} ({r.label}) failed: {r.error}" for r in self.records if r.error]
+        raise PluginError(f"unknown {_label(kind)} {shown(name)}{_suggest(name, known)}; "
+                          f"available: {', '.join(known) or 'none installed'}"
+                          + "".join(f"; {b}" for b in broken[:1]))
 
     def names(self, kind: str) -> list[str]:
-        """Sorted names registered in one registry."""
-        return sorted(self.registries[kind])
+        """The names to look up, sorted: each name registered once, ``DIST:NAME`` for a clashing one."""
+        return sorted(name for name, _ in self.listing(kind))
+
+    def listing(self, kind: str) -> list[tuple[str, Entry[object]]]:
+        """Every entry of one kind under the name that selects it (``DIST:NAME`` when it clashes)."""
+        return sorted(((name if len(found) == 1 else qualified(e), e)
+                       for name, found in self._tables[kind].items() for e in found),
+                      key=lambda pair: pair[0])
+
+
+def canonical(dist: str) -> str:
+    """A distribution name as pip compares them: case and runs of ``-``, ``_``, ``.`` do not count."""
+    return re.sub(r"[-_.]+", "-", dist).lower()
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``("DIST", "NAME")`` for ``DIST:NAME``; ``("", NAME)`` for a plain name."""
+    dist, sep, bare = name.partition(":")
+    return (dist, bare) if sep else ("", name)
+
+
+def qualified(entry: Entry[object]) -> str:
+    """``DIST:NAME``: the name that selects ``entry`` whatever else registers its name."""
+    return f"{entry.plugin.dist}:{entry.name}"
+
+
+def _clash(kind: str, name: str, found: Sequence[Entry[object]]) -> str:
+    """The one-line message for a name registered more than once."""
+    if len({canonical(e.plugin.dist) for e in found}) == len(found):
+        who = [e.plugin.label for e in found]
+        fix = "choose one as " + " or ".join(qualified(e) for e in found)
+    else:  # one distribution registers it twice: its name cannot tell them apart
+        who = [f"plugin {e.plugin.name!r} ({e.plugin.label})" for e in found]
+        fix = "uninstall one or limit GENFORGE_LOAD_PLUGINS to one of them"
+    both = " and ".join(who) if len(who) == 2 else ", ".join(who[:-1]) + f" and {who[-1]}"
+    return f"{_label(kind)} name {name!r} is registered by {'both ' if len(who) == 2 else ''}{both}; {fix}"
 
 
 @functools.cache

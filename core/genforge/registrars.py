@@ -155,6 +155,9 @@ class Registrar(Generic[E]):
         """Record one entry (the plugin manager files it under its name)."""
         if not isinstance(entry.name, str) or not entry.name:
             raise self.fail(f"name {entry.name!r} is not a non-empty string")
+        if ":" in entry.name:
+            raise self.fail(f"name {entry.name!r} holds ':', which separates a distribution from a "
+                            "name (DIST:NAME)", "register the name without ':'")
         if not isinstance(entry.summary, str):
             raise self.fail(f"summary for {entry.name!r} is {type(entry.summary).__name__}, not str",
                             f"pass summary='one line for genforge plugins -v'; call {self.usage}")

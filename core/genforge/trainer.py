@@ -119,10 +119,10 @@ def _set_rng_state(state: Mapping[str, torch.Tensor], device: torch.device) -> N
 
 
 def checkpoint_meta(run: TrainingRun) -> CheckpointMeta:
-    """What a checkpoint of the run records beside its config: family, model, step, data."""
-    entry = run.plugins.get("models", run.config.run.model.name)
-    return CheckpointMeta(family=entry.plugin.dist, model=entry.name, step=run.step,
-                          data_info=run.data_info)
+    """What a checkpoint records beside its config: the family's distribution and version, model, step."""
+    entry = run.config.model_entry
+    return CheckpointMeta(family=entry.plugin.dist, family_version=entry.plugin.version, model=entry.name,
+                          step=run.step, data_info=run.data_info)
 
 
 def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path:
@@ -310,9 +310,9 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
             torch.manual_seed(cfg.seed)
             data = load_data(resolved, plugins)
             if resume:
-                check_before_build(lambda: build_model(resolved, data.info, plugins),
+                check_before_build(lambda: build_model(resolved, data.info),
                                    SavedRun.open(out).weights_file)
-            model = build_model(resolved, data.info, plugins).to(device)
+            model = build_model(resolved, data.info).to(device)
             optimizers = model.configure_optimizers()
             _prepare_model(model, tcfg, process, optimizers)
             ema = EMA(model, tcfg.ema_decay) if tcfg.ema_decay > 0 else None

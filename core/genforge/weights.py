@@ -4,12 +4,19 @@ A mismatch names the first few missing, unexpected and mis-shaped keys, integer 
 boolean tensors where the model holds floats, and non-finite values (a diverged run).
 ``header_specs`` reads a safetensors file's header only, so a model built on the
 ``meta`` device can be checked against a checkpoint before real memory is spent on it.
+
+A state dict may hold one tensor under several keys (tied weights, or a network
+registered twice as a child). A file stores such a tensor once: ``aliases`` names the
+repeated keys, written to the file's metadata under ``ALIASES``, and ``with_aliases``
+restores them on reading, so readers always see every key of the model.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -17,10 +24,63 @@ from safetensors import SafetensorError, safe_open
 from genforge.errors import CheckpointError
 from genforge.files import regular_file
 
+T = TypeVar("T")
 #: (shape, dtype name) of one tensor
 Spec = tuple[tuple[int, ...], str]
 #: keys shown per kind of mismatch
 SHOWN = 3
+
+
+#: safetensors metadata key: JSON ``{key: stored key}`` for the keys a file holds once under another key
+ALIASES = "genforge.aliases"
+
+
+def _memory(tensor: torch.Tensor) -> tuple[str, int] | None:
+    """Where a tensor's memory lives (device and storage address); None for meta or empty tensors."""
+    if tensor.device.type == "meta" or tensor.numel() == 0:
+        return None
+    return str(tensor.device), tensor.untyped_storage().data_ptr()
+
+
+def shared_memory(tensors: Mapping[str, torch.Tensor]) -> list[list[str]]:
+    """Groups of two or more keys whose tensors share memory, in state-dict order."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for key, tensor in tensors.items():
+        where = _memory(tensor)
+        if where is not None:
+            groups.setdefault(where, []).append(key)
+    return [keys for keys in groups.values() if len(keys) > 1]
+
+
+def aliases(tensors: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    """``{key: first key}`` for each key whose tensor is exactly an earlier key's (same memory and view)."""
+    first: dict[tuple[object, ...], str] = {}
+    out: dict[str, str] = {}
+    for key, tensor in tensors.items():
+        where = _memory(tensor)
+        if where is None:
+            continue
+        view = (*where, tensor.storage_offset(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+        if view in first:
+            out[key] = first[view]
+        else:
+            first[view] = key
+    return out
+
+
+def with_aliases(stored: dict[str, T], metadata: Mapping[str, str] | None, path: Path) -> dict[str, T]:
+    """What ``path`` stores by key, plus the keys its metadata (``ALIASES``) stores as other keys."""
+    text = (metadata or {}).get(ALIASES)
+    if text is None:
+        return stored
+    try:
+        links = json.loads(text)
+    except ValueError:
+        links = None
+    if not (isinstance(links, dict) and all(isinstance(k, str) and k not in stored and v in stored
+                                            for k, v in links.items())):
+        raise CheckpointError(f"{path}: metadata {ALIASES} is not a JSON object of aliases of stored keys")
+    return {**stored, **{k: stored[v] for k, v in links.items()}}
 
 
 def specs_of(tensors: Mapping[str, torch.Tensor]) -> dict[str, Spec]:
@@ -39,10 +99,12 @@ def header_specs(path: Path) -> dict[str, Spec]:
     try:
         with safe_open(str(path), framework="pt") as f:
             slices = {k: f.get_slice(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
-            return {k: (tuple(s.get_shape()), _SAFETENSORS_DTYPES.get(s.get_dtype(), s.get_dtype()))
-                    for k, s in slices.items()}
+            specs = {k: (tuple(s.get_shape()), _SAFETENSORS_DTYPES.get(s.get_dtype(), s.get_dtype()))
+                     for k, s in slices.items()}
+            metadata = f.metadata()
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"{path}: unreadable safetensors file: {e}") from None
+    return with_aliases(specs, metadata, path)
 
 
 def _keys(kind: str, keys: list[str]) -> str:

@@ -172,7 +172,7 @@ def as_extractor(value: object) -> FeatureExtractor:
 
 def registered_extractor(data_source: str, plugins: Plugins) -> FeatureExtractor | None:
     """The extractor a plugin registered for ``data_source``, or None."""
-    if data_source not in plugins.registries["feature_extractors"]:
+    if not plugins.registrants("feature_extractors", data_source):
         return None
     entry = plugins.get("feature_extractors", data_source)
     target = entry.target

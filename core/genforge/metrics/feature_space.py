@@ -13,15 +13,16 @@ import torch
 
 from genforge.errors import GenforgeError
 from genforge.metrics.extractor import FeatureExtractor, as_extractor, registered_extractor
+from genforge.plugins import split_name
 
 if TYPE_CHECKING:
     from genforge.metrics.context import EvalContext
 
 
 def data_source(ctx: EvalContext) -> str:
-    """Name of the data source the model was trained on (``digits``, ``toy2d``, ...)."""
+    """Name of the data source the model was trained on (``digits``, ``toy2d``, ...; never ``DIST:NAME``)."""
     if ctx.loaded is not None:
-        return ctx.loaded.config.run.data.name
+        return split_name(ctx.loaded.config.run.data.name)[1]
     return str(ctx.options.get("data_source") or ctx.data.info.name)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from genforge.testing.results import CheckResult, ConformanceError, NotApplicable
+from genforge.testing.results import CheckResult, ConformanceError, ConformanceWarning, NotApplicable
 
 _LAZY = {
     "parametrize_with_checks": "genforge.testing.parametrize",
@@ -32,7 +32,7 @@ _LAZY = {
     "DataSubject": "genforge.testing.subject",
 }
 
-__all__ = ["CheckResult", "ConformanceError", "NotApplicable", *_LAZY]
+__all__ = ["CheckResult", "ConformanceError", "ConformanceWarning", "NotApplicable", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,7 @@ CHECKS: list[tuple[str, Callable[..., None], str]] = [
     ("names_are_unique", plugin_checks.check_names_are_unique, "plugin"),
     ("config_round_trips", model_checks.check_config_round_trips, "plugin"),
     ("builds", model_checks.check_builds, "each"),
+    ("weights_stored_once", model_checks.check_weights_stored_once, "each"),
     ("sample_shape_dtype_range", model_checks.check_sample_shape, "each"),
     ("sample_is_deterministic", model_checks.check_sample_is_deterministic, "each"),
     ("train_step_is_finite", model_checks.check_train_step, "each"),

@@ -33,7 +33,8 @@ class Probe:
 sys.meta_path.insert(0, Probe())
 from genforge.plugins import Plugins
 plugins = Plugins(load=[sys.argv[1]], strict=False)
-registered = {kind: sorted(table) for kind, table in plugins.registries.items()}
+plugins.registries  # the registration hooks run when the registries are first used
+registered = next((r.registered for r in plugins.records if r.name == sys.argv[1]), {})
 errors = [r.error for r in plugins.records if r.error]
 print(json.dumps({"heavy": seen[0] if seen else None, "registered": registered, "errors": errors}))
 """

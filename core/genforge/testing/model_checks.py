@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -13,12 +14,15 @@ from genforge.capabilities import SupportsLikelihood
 from genforge.config import resolve
 from genforge.errors import GenforgeError
 from genforge.testing.plugin_checks import check_config_json
-from genforge.testing.results import ConformanceError
+from genforge.testing.results import ConformanceError, ConformanceWarning
 from genforge.testing.subject import Subject
+from genforge.weights import shared_memory
 
 if TYPE_CHECKING:
     from genforge.data.info import DataInfo
     from genforge.model import GenerativeModel
+#: Groups of keys sharing memory that a warning names.
+SHOWN_GROUPS = 3
 #: What to do when sampling is random beyond the request's seed (one-shot and iterative alike).
 RANDOMNESS_FIX = ("Fix: draw all sampling randomness from what sample() hands generate: the latents z "
                   "and, in a sampling loop, the per-step noise from the noise argument "
@@ -79,6 +83,20 @@ def check_builds(subject: Subject, kind: str) -> None:
     except TypeError as e:
         raise ConformanceError(f"{name}.describe() is not JSON-ready: {e}. Fix: return plain "
                                "numbers, strings, lists and dicts") from None
+
+
+def check_weights_stored_once(subject: Subject, kind: str) -> None:
+    """Warns (``ConformanceWarning``) when the state dict holds one tensor's memory under several keys."""
+    model = subject.build(kind)
+    groups = shared_memory(model.state_dict())
+    if groups:
+        shown = "; ".join(" = ".join(keys) for keys in groups[:SHOWN_GROUPS])
+        more = f" (+{len(groups) - SHOWN_GROUPS} more)" if len(groups) > SHOWN_GROUPS else ""
+        warnings.warn(ConformanceWarning(
+            f"{type(model).__name__}.state_dict() holds the same memory under several keys: {shown}{more}; "
+            "checkpoints store it once, but every key loads it. Fix: unless the weights are tied on "
+            "purpose, register each network once as a child module and keep a second reference "
+            "out of the module tree (pass it as an argument, or look it up when needed)"), stacklevel=2)
 
 
 def check_sample_shape(subject: Subject, kind: str) -> None:

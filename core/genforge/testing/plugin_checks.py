@@ -47,10 +47,11 @@ def check_entry_module_is_light(subject: Registered[Entry[object]]) -> None:
             f"loading plugin {record.name!r} (entry module {module}) is heavy: "
             f"{describe_heavy(result['heavy'])}. Fix: keep the entry module free of torch: "
             f"register the {what} string and import torch only in that module")
-    if subject.name not in result["registered"][subject.registry]:
+    name = subject.entry.name
+    if name not in result["registered"].get(subject.registry, []):
         errors = "; ".join(result["errors"]) or "no error reported"
         raise ConformanceError(f"in a fresh interpreter plugin {record.name!r} did not register "
-                               f"{subject.name!r} ({errors}). Fix: register it unconditionally in "
+                               f"{name!r} ({errors}). Fix: register it unconditionally in "
                                f"{REGISTRARS[subject.registry].hook}")
 
 
@@ -59,8 +60,9 @@ def check_names_are_unique(subject: Registered[Entry[object]]) -> None:
     record = subject.entry.plugin
     clashes = [c for c in subject.plugins.conflicts if record.label in c]
     if clashes:
-        raise ConformanceError(f"{clashes[0]}. Fix: rename it; names are global across installed "
-                               "plugins, so prefix them with your project's name")
+        raise ConformanceError(f"{clashes[0]}. Fix: rename it; users must type a name that two "
+                               "installed plugins register as DIST:NAME, so prefix names with your "
+                               "project's name")
     bad = [n for names in record.registered.values() for n in names if not NAME.match(n)]
     if bad:
         raise ConformanceError(f"names {bad} are not lowercase letters, digits, '-', '_' or '.'. "

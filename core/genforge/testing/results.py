@@ -1,4 +1,4 @@
-"""Outcomes of conformance checks: the two exceptions a check raises and a result record."""
+"""Outcomes of conformance checks: the two exceptions a check raises, its warning and a result record."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Literal
 
 class ConformanceError(AssertionError):
     """A check failed; the message names the problem and what the plugin must change."""
+
+
+class ConformanceWarning(UserWarning):
+    """A check passed, but found something a plugin usually does by mistake (the message says what)."""
 
 
 class NotApplicable(Exception):

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from genforge.config import validate_section
 from genforge.entries import DataSourceEntry, Entry, ModelEntry
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, PluginError
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import REGISTRARS
 from genforge.testing.results import ConformanceError
@@ -40,7 +40,7 @@ def broken_plugins(plugins: Plugins) -> list[str]:
 @functools.cache
 def _load_data(kind: str, plugins: Plugins) -> Data:
     section = dict(DATA_SECTIONS[kind])
-    entry = plugins.registries["data_sources"][str(section.pop("name"))]
+    entry = plugins.get("data_sources", str(section.pop("name")))
     assert isinstance(entry, DataSourceEntry)
     from genforge.data.checks import run_source
 
@@ -62,7 +62,13 @@ class Registered(Generic[E]):
     @property
     def entry(self) -> E:
         """The registry entry, or a ``ConformanceError`` saying why the name is missing."""
-        entry = self.plugins.registries[self.registry].get(self.name)
+        try:
+            entry = self.plugins.get(self.registry, self.name)
+        except PluginError as e:
+            if self.plugins.registrants(self.registry, self.name):  # registered more than once
+                raise ConformanceError(f"{e}. Fix: rename it (prefix it with your project's name), "
+                                       "or check it as DIST:NAME") from None
+            entry = None
         if isinstance(entry, self.entry_type):
             return cast(E, entry)
         kind = self.registry[:-1].replace("_", " ")

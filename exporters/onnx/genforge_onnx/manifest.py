@@ -45,7 +45,7 @@ def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: t
     saved = loaded.saved  # the checkpoint; None for a model that was not loaded from one
     manifest = {
         "genforge.family": saved.meta.family if saved is not None else "unknown",
-        "genforge.model": loaded.config.run.model.name,
+        "genforge.model": loaded.config.model_entry.name,
         "genforge.version": genforge.__version__,
         "opset": str(opset),
         "part": STEP_PART if process is not None else opts.part_name,

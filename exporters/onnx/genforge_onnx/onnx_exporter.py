@@ -23,7 +23,7 @@ class OnnxExporter:
     def export(self, loaded: Any, path: Path, options: Mapping[str, Any] | None = None) -> Path:
         """Export, verify, then write ``path`` atomically; a failed check raises and writes nothing."""
         opts = ExportOptions.parse(options)
-        target = target_file(Path(path), opts.name or loaded.config.run.model.name)
+        target = target_file(Path(path), opts.name or loaded.config.model_entry.name)
         built = build_verified(loaded, opts)
         write_onnx(built.model, target, built.verification)
         if opts.verbose:

@@ -86,7 +86,7 @@ class TritonExporter:
     def export(self, loaded: Any, path: Path, options: Mapping[str, Any] | None = None) -> Path:
         """Write ``path/NAME/config.pbtxt`` and ``path/NAME/1/model.onnx``; return ``path/NAME``."""
         opts = ExportOptions.parse(options)
-        name = opts.name or loaded.config.run.model.name
+        name = opts.name or loaded.config.model_entry.name
         if loaded.model.sampling_process() is not None and not opts.encoder:
             raise GenforgeError(f"triton: {name!r} samples in a loop, which this exporter does not "
                                 "serve; export --format onnx and sample it with genforge-run or "
