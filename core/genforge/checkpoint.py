@@ -35,8 +35,8 @@ from genforge import __version__
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.files import regular_file
-from genforge_runtime.atomic import replacing
 from genforge.weights import ALIASES, aliases, with_aliases
+from genforge_runtime.atomic import replacing
 
 #: The checkpoint format this release writes.
 FORMAT = 2
