@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -466,9 +467,16 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     return parser
 
 
+def one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     line: str | None = None) -> str:
+    """A warning as the command line prints it: ``genforge: warning: MESSAGE`` on one line."""
+    return f"genforge: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``)."""
+    """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``) and warnings."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.formatwarning = one_line_warning
     debug = "--debug" in argv or debug_enabled()
     try:
         plugins = default_plugins()

@@ -1,12 +1,15 @@
 """Built-in plugin writing sample grids under ``samples/``: every ``trainer.sample_every`` steps, at the end.
 
 The grid uses a fixed seed (and the EMA weights when the run keeps an average), so
-grids of different steps show the same latents.
+grids of different steps show the same latents. Samples that cannot be drawn (images of
+five channels, say) never stop a run: the first grid that fails warns once, and the
+run writes no more grids.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import TYPE_CHECKING
 
 from genforge.hookspecs import hookimpl
@@ -24,19 +27,31 @@ def grid_labels(num_classes: int, per_class: int = 10) -> list[int] | None:
     return [c for c in range(num_classes) for _ in range(per_class)]
 
 
+#: ``run.extras`` key set once the run's samples proved impossible to draw.
+UNDRAWABLE = "sample_grids.undrawable"
+
+
 def write_grid(run: TrainingRun, name: str) -> None:
-    """Sample the run's model with a fixed seed and write ``samples/NAME.png``."""
+    """Sample the run's model with a fixed seed and write ``samples/NAME.png`` (if it can be drawn)."""
     import torch
 
     from genforge.images import save_samples
 
+    if run.extras.get(UNDRAWABLE):
+        return
     labels = grid_labels(run.data_info.num_classes) if run.model.conditional else None
     n = len(labels) if labels else run.config.run.trainer.grid_samples
     generator = torch.Generator().manual_seed(run.config.run.seed)
     with run.ema.applied() if run.ema is not None else contextlib.nullcontext():
         samples = run.model.sample(n, labels=labels, generator=generator)
     nrow = 10 if labels else None
-    save_samples(samples.float().cpu().numpy(), run.out / "samples" / f"{name}.png", nrow)
+    path = run.out / "samples" / f"{name}.png"
+    try:
+        save_samples(samples.float().cpu().numpy(), path, nrow)
+    except ValueError as e:  # what save_samples raises for samples it cannot draw
+        run.extras[UNDRAWABLE] = True
+        warnings.warn(f"{path.parent}: no sample previews for this run ({e}); the training is not "
+                      "affected", stacklevel=2)
 
 
 @hookimpl

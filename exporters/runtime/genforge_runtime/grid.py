@@ -21,6 +21,8 @@ def to_uint8_nhwc(samples: np.ndarray, layout: str) -> np.ndarray:
         raise ValueError(f"a PNG grid needs image samples; these are {layout} {list(x.shape)} (write .npy)")
     if layout == "NCHW":
         x = x.transpose(0, 2, 3, 1)
+    if not 1 <= x.shape[-1] <= 4:
+        raise ValueError(f"a PNG grid draws images of 1 to 4 channels; these have {x.shape[-1]} (write .npy)")
     if x.dtype != np.uint8:
         x = (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return x
