@@ -37,7 +37,7 @@ def test_plugins_lists_builtin_and_installed_families(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "genforge.builtins.data_sources  (genforge 0.1.0)" in out
-    assert "data_sources: digits, npz, image-folder, toy2d" in out
+    assert "data_sources: digits, npz, image-folder, wav-folder, toy2d" in out
     assert "(genforge-gan 0.1.0)" in out and "models: gan, cgan" in out
 
 
