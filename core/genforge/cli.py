@@ -21,6 +21,8 @@ from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
 from genforge_runtime.arguments import count, seed
 
+#: What ``genforge sample --out`` writes: a picture, an array, or WAV files (signals).
+SAMPLE_SUFFIXES = (".png", ".npy", ".wav")
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
 DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:\d+)?)")
@@ -115,12 +117,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """
     import numpy as np
 
-    from genforge.images import save_samples
+    from genforge.images import save_samples, save_wav
     from genforge_runtime.cli import parse_labels
     from genforge_runtime.npy import write_npy
 
-    loaded = load_for_sampling(args, args.device)
     out = Path(args.out)
+    if out.suffix.lower() not in SAMPLE_SUFFIXES:
+        raise GenforgeError(f"--out {out}: expected a .png, .npy or .wav file")
+    loaded = load_for_sampling(args, args.device)
+    rate = loaded.info.sample_rate
+    if out.suffix.lower() == ".wav" and rate is None:
+        raise GenforgeError(f"--out {out}: the model's data has no sample rate to write WAV files at "
+                            "(wav-folder data has one); write .npy or .png")
     if args.reconstruct or args.class_sweep or out.suffix != ".npy":  # held in memory
         check_fits("-n", args.n * (loaded.info.num_classes if args.class_sweep else 1), loaded.info.shape)
     try:
@@ -144,10 +152,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 print(f"wrote {args.n} {what} from {loaded.path} to {path}")
                 return 0
             samples = np.concatenate([*batches, np.empty((0, *loaded.info.shape), np.float32)])
-        path = save_samples(samples, out, nrow=nrow)
+        if out.suffix.lower() == ".wav" and rate is not None:  # (a .wav without a rate was refused)
+            paths = save_wav(samples, out, rate)
+            where = str(paths[0]) if len(paths) == 1 else f"{paths[0]} ... {paths[-1].name}"
+        else:
+            where = str(save_samples(samples, out, nrow=nrow))
     except ValueError as e:
         raise GenforgeError(str(e)) from None
-    print(f"wrote {args.n} {what} from {loaded.path} to {path}")
+    print(f"wrote {args.n} {what} from {loaded.path} to {where}")
     return 0
 
 
@@ -351,7 +363,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                    "--class-sweep: rows, each one latent under every class")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
+    p.add_argument("--out", required=True, help="FILE.png (grid), FILE.npy (float32 N,C,H,W) or "
+                   "FILE.wav (signals: one 16-bit file per sample, FILE-000.wav, ... for several)")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--batch-size", type=count, default=1000, help="samples generated at once (default "
                    "1000; the samples do not depend on it, memory does)")

@@ -56,6 +56,7 @@ def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
              "datasets:", f"- {json.dumps(data)}", "---", ""]
     shape = "x".join(str(s) for s in info.shape)
     classes = f", {info.num_classes} classes" if info.num_classes else ""
+    rate = f" at {info.sample_rate} Hz" if info.sample_rate else ""
     evaluation = {k: v for k, v in _last_eval(Path(run.out) / "metrics.jsonl").items()
                   if k not in ("kind", "n", "eval_s")}
     ema = " (sampling uses the EMA weights; `ema=False` / `--no-ema` for the raw ones)" if run.ema else ""
@@ -65,7 +66,7 @@ def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
         "",
         f"A `{model}` generative model ({family}) trained with [genforge]({HOME}) {__version__} "
         f"for {run.step} of {cfg.run.trainer.steps} steps on the `{data}` data source "
-        f"({info.kind} samples of shape {shape}{classes}){ema}.",
+        f"({info.kind} samples of shape {shape}{rate}{classes}){ema}.",
         "",
         "## Options",
         "",
@@ -105,6 +106,8 @@ def render_card(run: TrainingRun, losses: dict[str, float]) -> str:
         "",
         "```",
         "genforge sample path/to/this/folder -n 64 --seed 0 --out grid.png",
+        *(["genforge sample path/to/this/folder -n 4 --seed 0 --out sample.wav   # sample-000.wav ..."]
+          if info.sample_rate else []),
         "genforge eval path/to/this/folder",
         "```",
         "",
