@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import genforge
 from genforge.cli import main
+from genforge.metrics.spectrum import BANDS, spectral_features
 from genforge_runtime.grid import waveforms
 
 RATE, LENGTH, TONES = 4000, 256, (250, 500, 1000)
@@ -54,6 +56,33 @@ def tiles(png: Path) -> list[np.ndarray]:
     assert img.shape[:2] == (rows * (TILE_H + PAD) + PAD, cols * (TILE_W + PAD) + PAD)
     return [img[PAD + r * (TILE_H + PAD):][:TILE_H, PAD + c * (TILE_W + PAD):][:, :TILE_W]
             for r in range(rows) for c in range(cols)]
+
+
+def test_the_networks_are_1d_convolutions(trained):
+    model = genforge.load(trained[1], device="cpu").model
+    convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+    assert convs and all(isinstance(m, torch.nn.Conv1d) for m in convs)
+    assert convs[0].in_channels == 1  # the first convolution takes the mono signal itself
+
+
+def test_eval_compares_spectra(trained, capsys):
+    assert main(["eval", str(trained[1]), "--n", "30", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "data: signals of 1 channel x 256 samples; features: log power in 64 frequency bands" in out
+    assert {line.split()[0] for line in out.splitlines()[5:] if line.strip()} >= {
+        "fd", "kid", "precision", "recall", "density", "coverage", "memorisation_ratio"}
+
+
+def test_spectral_features_place_a_tone_in_its_band_whatever_its_phase():
+    t = np.arange(LENGTH) / RATE
+    tones = torch.tensor(np.stack([[np.sin(2 * np.pi * 1000 * t + phase)] for phase in (0.0, 1.0, 2.0)]))
+    features = spectral_features(tones)
+    assert features.shape == (3, BANDS) and features.dtype == torch.float64
+    band = int(1000 / (RATE / 2) * BANDS)
+    assert set(features.argmax(1).tolist()) <= {band - 1, band}  # the band holding 1 kHz
+    assert (features - features[0]).abs().max() < 0.05 * features[0].abs().max()
+    stereo = spectral_features(torch.stack([tones[0, 0], torch.zeros(LENGTH)])[None])
+    assert stereo.shape == (1, 2 * BANDS) and stereo[0, BANDS:].max() < features[0].min()
 
 
 def test_the_preview_is_a_grid_of_waveform_plots(trained):
@@ -112,3 +141,20 @@ def test_waveform_plots_have_one_lane_per_channel_on_a_shared_scale():
     spans = [np.flatnonzero(lane.any(1)) for lane in (loud, quiet)]
     assert spans[0][0] <= 4 and spans[0][-1] >= TILE_H - 5  # full scale fills the lane
     assert np.ptp(spans[1]) < np.ptp(spans[0]) / 3  # a quarter of the amplitude, of the height
+
+
+def test_the_onnx_export_samples_what_pytorch_samples(tones, tmp_path):
+    pytest.importorskip("genforge_onnx", reason="genforge-onnx is not installed")
+    import genforge_runtime
+
+    run = tmp_path / "cfm"
+    genforge.train({"model": {"name": "cfm", "widths": [8], "groups": 4, "embed_dim": 16},
+                    "data": {"name": "wav-folder", "path": str(tones)}, "out": str(run),
+                    "trainer": {"steps": 2, "batch_size": 16, "progress": False, "sample_every": 0}})
+    assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "cfm.onnx")]) == 0
+    exported = genforge_runtime.load(tmp_path / "cfm.onnx", device="cpu")
+    assert exported.info["output_range"] == [-1.0, 1.0]  # clipped to the signals' range, as in PyTorch
+    want = genforge.load(run, device="cpu").sample(6, labels=[0, 1, 2] * 2, seed=3).numpy()
+    got = exported.sample(6, labels=[0, 1, 2] * 2, seed=3)
+    assert got.shape == (6, 1, LENGTH) and np.abs(want).max() == 1.0  # an untrained model overshoots
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
