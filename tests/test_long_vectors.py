@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -40,14 +41,15 @@ def test_every_family_trains_on_128_sample_vectors(model, vectors, tmp_path):
     assert samples.shape == (4, 128) and bool(samples.isfinite().all())
 
 
-def test_a_preview_that_cannot_be_drawn_warns_once_and_the_run_goes_on(tmp_path):
+def test_a_preview_that_cannot_be_drawn_warns_once_and_the_run_goes_on(tmp_path, run_ok):
     path = tmp_path / "five.npz"
     np.savez(path, x=np.random.default_rng(0).random((40, 5, 8, 8), dtype=np.float32))
-    with pytest.warns(UserWarning, match=r"no sample previews for this run .*5") as caught:
-        run = genforge.train({"model": {"name": "vae", "hidden": 16, "width": 4},
-                              "data": {"name": "npz", "path": str(path)}, "out": str(tmp_path / "run"),
-                              "trainer": {"steps": 4, "batch_size": 8, "sample_every": 1,
-                                          "progress": False}})
-    assert len([w for w in caught if "sample previews" in str(w.message)]) == 1
-    assert run.step == 4 and (run.checkpoint / "model.safetensors").is_file()
+    done = run_ok([sys.executable, "-m", "genforge", "train", "--model", "vae", "--data", "npz",
+                   "--set", f"data.path={path}", "--set", "model.hidden=16", "--set", "model.width=4",
+                   "--set", "trainer.batch_size=8", "--set", "trainer.sample_every=1", "--steps", "4",
+                   "--out", tmp_path / "run", "--no-progress"])
+    assert done.stderr.splitlines() == [
+        f"genforge: warning: {tmp_path / 'run' / 'samples'}: no sample previews for this run (a PNG grid "
+        "draws images of 1 to 4 channels; these have 5 (write .npy)); the training is not affected"]
+    assert (tmp_path / "run" / "checkpoints" / "step-000004" / "model.safetensors").is_file()
     assert not list((tmp_path / "run" / "samples").glob("*.png"))

@@ -489,8 +489,8 @@ def one_line_warning(message: Warning | str, category: type[Warning], filename: 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``) and warnings."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    warnings.formatwarning = one_line_warning
     debug = "--debug" in argv or debug_enabled()
+    formatter, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         plugins = default_plugins()
         args = build_parser(plugins).parse_args([a for a in argv if a != "--debug"])
@@ -501,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as e:
         return report(e, "genforge", debug)
+    finally:
+        warnings.formatwarning = formatter
 
 
 if __name__ == "__main__":  # pragma: no cover
