@@ -68,7 +68,7 @@ def test_the_networks_are_1d_convolutions(trained):
 def test_eval_compares_spectra(trained, capsys):
     assert main(["eval", str(trained[1]), "--n", "30", "--seeds", "1"]) == 0
     out = capsys.readouterr().out
-    assert "data: signals of 1 channel x 256 samples; features: log power in 64 frequency bands" in out
+    assert "data: signals of 1 channel x 256 samples; features: log10 power in 64 frequency bands" in out
     assert {line.split()[0] for line in out.splitlines()[5:] if line.strip()} >= {
         "fd", "kid", "precision", "recall", "density", "coverage", "memorisation_ratio"}
 
@@ -81,8 +81,10 @@ def test_spectral_features_place_a_tone_in_its_band_whatever_its_phase():
     band = int(1000 / (RATE / 2) * BANDS)
     assert set(features.argmax(1).tolist()) <= {band - 1, band}  # the band holding 1 kHz
     assert (features - features[0]).abs().max() < 0.05 * features[0].abs().max()
-    stereo = spectral_features(torch.stack([tones[0, 0], torch.zeros(LENGTH)])[None])
-    assert stereo.shape == (1, 2 * BANDS) and stereo[0, BANDS:].max() < features[0].min()
+    assert 0.0 < float(features[0, band - 1 : band + 1].max()) < 0.3  # a full-scale tone: about 1
+    stereo = spectral_features(torch.stack([0.01 * tones[0, 0], torch.zeros(LENGTH)])[None])
+    assert stereo.shape == (1, 2 * BANDS) and bool((stereo[0, BANDS:] == -6.0).all())  # silence: the floor
+    assert -4.3 < float(stereo[0, :BANDS].max()) < -3.7  # 40 dB quieter: 4 lower
 
 
 def test_the_preview_is_a_grid_of_waveform_plots(trained):

@@ -68,8 +68,8 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
     elif space == "vector":
         lines.append(f"data: {trained} vectors; features: the raw coordinates")
     elif space == "spectrum":
-        lines.append(f"data: signals of {trained}; features: log power in {meta.get('bands')} "
-                     "frequency bands per channel (genforge.metrics.spectrum)")
+        lines.append(f"data: signals of {trained}; features: log10 power in {meta.get('bands')} "
+                     "frequency bands per channel, floored at -60 dB (genforge.metrics.spectrum)")
     if meta.get("floor"):
         lines.append(f"floor = a perfect generator: {meta.get('floor_n')} training samples scored the "
                      "same way against the held-out split")
