@@ -47,7 +47,7 @@ def test_plugins_lists_installed_families_and_the_builtin_ones_with_all(capsys):
     assert main(["plugins", "--all"]) == 0
     everything = capsys.readouterr().out
     assert "genforge.builtins.data_sources  (genforge 0.1.0)" in everything
-    assert "data_sources: digits, npz, image-folder, toy2d" in everything
+    assert "data_sources: digits, npz, image-folder, wav-folder, toy2d" in everything
     assert everything.startswith("genforge.builtins.") and out.splitlines()[0] in everything
     assert "built-in plugins of genforge" not in everything
 

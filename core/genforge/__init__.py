@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         MetricEntry,
         ModelEntry,
     )
-    from genforge.images import save_samples
+    from genforge.images import save_samples, save_wav
     from genforge.layers import LabelMap
     from genforge.metrics.context import EvalContext
     from genforge.metrics.extractor import FeatureExtractor
@@ -74,6 +74,7 @@ _LAZY = {
     "load": "genforge.api",
     "LoadedModel": "genforge.api",
     "save_samples": "genforge.images",
+    "save_wav": "genforge.images",
     **dict.fromkeys(["ModelRegistrar", "DataSourceRegistrar", "ExporterRegistrar", "MetricRegistrar",
                      "FeatureExtractorRegistrar", "CommandRegistrar"], "genforge.registrars"),
     **dict.fromkeys(["SupportsLikelihood", "SupportsReconstruction", "SupportsEncoderExport", "supports"],
@@ -95,7 +96,7 @@ __all__ = [
     "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "Process", "RunConfig",
     "SamplerOptions", "StepNoise", "SupportsEncoderExport", "SupportsLikelihood",
     "SupportsReconstruction", "TensorData", "TrainerConfig", "TrainingRun", "__version__", "hookimpl",
-    "hookspec", "iterate", "load", "save_samples", "settings_of", "supports", "train",
+    "hookspec", "iterate", "load", "save_samples", "save_wav", "settings_of", "supports", "train",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
 from genforge_runtime.arguments import count, cpus, seed
 
+#: What ``genforge sample --out`` writes: a picture, an array, or WAV files (signals).
+SAMPLE_SUFFIXES = (".png", ".npy", ".wav")
 #: ``genforge plugins new --family-kind`` choices (the scaffold's template sets).
 FAMILY_KINDS = ("generic", "gan", "vae")
 DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:\d+)?)")
@@ -115,16 +118,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """
     import numpy as np
 
-    from genforge.images import save_samples
+    from genforge.images import save_samples, save_wav
     from genforge_runtime.cli import parse_labels
     from genforge_runtime.npy import write_npy
     from genforge_runtime.sizes import check_output, gather, size_text
 
     out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".npy"):
-        raise GenforgeError(f"--out {out}: expected a .png or .npy file")
+    if out.suffix.lower() not in SAMPLE_SUFFIXES:
+        raise GenforgeError(f"--out {out}: expected a .png, .npy or .wav file")
     loaded = load_for_sampling(args, args.device)
-    classes, shape = loaded.info.num_classes, loaded.info.shape
+    classes, shape, rate = loaded.info.num_classes, loaded.info.shape, loaded.info.sample_rate
+    if out.suffix.lower() == ".wav" and rate is None:
+        raise GenforgeError(f"--out {out}: the model's data has no sample rate to write WAV files at "
+                            "(wav-folder data has one); write .npy or .png")
     try:
         labels, nrow, rows = None, None, args.n  # a reconstruction or a sweep is held whole
         if args.reconstruct:
@@ -150,6 +156,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
             if out.suffix.lower() == ".npy":
                 out.parent.mkdir(parents=True, exist_ok=True)
                 path = write_npy(out, (args.n, *shape), np.float32, batches)
+            elif out.suffix.lower() == ".wav" and rate is not None:
+                paths = save_wav(gather(args.n, shape, np.float32, batches), out, rate)
+                where = str(paths[0]) if len(paths) == 1 else f"{paths[0]} ... {paths[-1].name}"
+                print(f"wrote {args.n} {what} from {loaded.path} to {where} "
+                      f"({size_text(sum(p.stat().st_size for p in paths))})")
+                return 0
             else:
                 path = save_samples(gather(args.n, shape, np.float32, batches), out, nrow=nrow)
     except ValueError as e:
@@ -408,7 +420,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                    "--class-sweep: rows, each one latent under every class")
     p.add_argument("--labels", help="conditional models: 3, 0,1,2 (one per row) or all")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    p.add_argument("--out", required=True, help="FILE.png (grid) or FILE.npy (float32 N,C,H,W)")
+    p.add_argument("--out", required=True, help="FILE.png (grid), FILE.npy (float32 N,C,H,W) or "
+                   "FILE.wav (signals: one 16-bit file per sample, FILE-000.wav, ... for several)")
     p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--batch-size", type=count, default=1000, help="samples generated at once (default "
                    "1000; the samples do not depend on it, memory does)")
@@ -538,10 +551,17 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     return parser
 
 
+def one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     line: str | None = None) -> str:
+    """A warning as the command line prints it: ``genforge: warning: MESSAGE`` on one line."""
+    return f"genforge: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``)."""
+    """Entry point of the ``genforge`` command: one-line errors (the chain under ``--debug``) and warnings."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or debug_enabled()
+    formatter, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         plugins = default_plugins()
         args = build_parser(plugins).parse_args([a for a in argv if a != "--debug"])
@@ -552,6 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as e:
         return report(e, "genforge", debug)
+    finally:
+        warnings.formatwarning = formatter
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,8 +14,8 @@ class LabelMap(nn.Module):
         self.embed = nn.Embedding(num_classes, dim)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Concatenate the label embedding to ``x`` along dim 1 (broadcast over H, W)."""
+        """Concatenate the label embedding to ``x`` along dim 1 (broadcast over H, W, or L)."""
         e = self.embed(labels)
-        if x.dim() == 4:
-            e = e[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        if x.dim() > 2:
+            e = e[(slice(None), slice(None)) + (None,) * (x.dim() - 2)].expand(-1, -1, *x.shape[2:])
         return torch.cat([x, e], dim=1)

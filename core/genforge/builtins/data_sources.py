@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from genforge.data import cifar, digits, idx, image_folder, npz, toy2d
+from genforge.data import cifar, digits, idx, image_folder, npz, toy2d, wav_folder
 from genforge.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -13,13 +13,15 @@ if TYPE_CHECKING:
 
 @hookimpl
 def genforge_register_data_sources(register: DataSourceRegistrar) -> None:
-    """Register ``digits``, ``npz``, ``image-folder``, ``toy2d``, ``mnist``, ``cifar10`` and ``cifar100``."""
+    """Register the built-in data sources (``digits``, ``npz``, ``image-folder``, ``wav-folder``, ...)."""
     register("digits", "genforge.data.digits:load", digits.DigitsConfig,
              "scikit-learn's bundled 8x8 handwritten digits, 10 classes (resizable)")
     register("npz", "genforge.data.npz:load", npz.NpzConfig,
              "arrays from a .npz file you give, with optional labels")
     register("image-folder", "genforge.data.image_folder:load", image_folder.ImageFolderConfig,
              "a folder of PNG/JPEG images, optionally one subfolder per class")
+    register("wav-folder", "genforge.data.wav_folder:load", wav_folder.WavFolderConfig,
+             "a folder of PCM WAV files (audio, time series), optionally one subfolder per class")
     register("toy2d", "genforge.data.toy2d:load", toy2d.Toy2DConfig,
              "2-D toy sets: 8 Gaussians on a ring, 25 on a grid, swiss roll")
     register("mnist", "genforge.data.idx:load", idx.MnistConfig,

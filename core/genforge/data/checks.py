@@ -72,9 +72,9 @@ def data_problems(data: Data) -> list[str]:
     """Everything in ``data`` that disagrees with its own ``DataInfo``; empty when all is well."""
     info = data.info
     problems = []
-    dims = {"image": 3, "vector": 1}.get(info.kind)
+    dims = {"image": 3, "vector": 1, "signal": 2}.get(info.kind)
     if dims is None:
-        problems.append(f"DataInfo.kind is {info.kind!r}, expected 'image' or 'vector'")
+        problems.append(f"DataInfo.kind is {info.kind!r}, expected 'image', 'vector' or 'signal'")
     elif len(info.shape) != dims:
         problems.append(f"DataInfo.shape {tuple(info.shape)} has {len(info.shape)} dimensions; "
                         f"{info.kind} data has {dims}")

@@ -30,73 +30,36 @@ class ImageFolderConfig(BaseModel):
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Return the sorted PNG/JPEG files directly in ``folder`` (hidden files skipped)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-                  and p.is_file())
-
-
 def load(config: ImageFolderConfig) -> Data:
     """Load the images as uint8 ``[N, C, size, size]`` (float32 in [0, 1] per batch), split at random."""
     import numpy as np
     import torch
 
     from genforge.data.base import Data, TensorData
+    from genforge.data.folders import list_folder, split_indices
     from genforge.data.info import DataInfo
 
-    root = Path(config.path).expanduser()
-    where = f"data.path {str(root)!r}"
-    if not root.exists():
-        raise DataError(f"{where}: no such folder")
-    if not root.is_dir():
-        raise DataError(f"{where}: not a folder")
-
-    try:
-        subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        classes = [(d.name, found) for d in subdirs if (found := image_files(d))]
-        root_files = image_files(root) if not classes else []
-    except OSError as exc:
-        raise DataError(f"{where}: cannot list ({one_line(exc)})") from exc
-
-    files: list[Path] = []
-    labels: list[int] | None = None
-    if classes:
-        labels = []
-        for k, (_, class_files) in enumerate(classes):
-            files += class_files
-            labels += [k] * len(class_files)
-    else:
-        files = root_files
-    if not files:
-        raise DataError(f"{where}: no .png/.jpg/.jpeg images in the folder or its subfolders")
-
+    listing = list_folder(config.path, IMAGE_SUFFIXES, "images")
+    files = listing.files
     x = np.empty((len(files), config.size, config.size, config.channels), dtype=np.uint8)
     for i, f in enumerate(files):
         x[i] = _read_image(f, config.size, config.channels)
 
-    n = len(files)
-    perm = np.random.default_rng(config.split_seed).permutation(n)
-    n_test = round(n * config.test_fraction)
-    idx_test, idx_train = perm[:n_test], perm[n_test:]
-    if len(idx_train) == 0:
-        raise DataError(f"data.test_fraction {config.test_fraction}: leaves no training "
-                        f"images out of {n}")
-
+    idx_train, idx_test = split_indices(len(files), config.test_fraction, config.split_seed, "images")
     xt = torch.from_numpy(x).permute(0, 3, 1, 2)
-    yt = torch.tensor(labels, dtype=torch.long) if labels is not None else None
+    yt = torch.tensor(listing.labels, dtype=torch.long) if listing.labels is not None else None
 
     def subset(idx: np.ndarray) -> TensorData:
         it = torch.from_numpy(idx)
         return TensorData(xt[it], yt[it] if yt is not None else None, as_bytes=True)
 
     train = subset(idx_train)
-    test = subset(idx_test) if n_test else None
-    names = tuple(name for name, _ in classes)
+    test = subset(idx_test) if len(idx_test) else None
+    names = listing.class_names
     info = DataInfo(shape=(config.channels, config.size, config.size), kind="image",
                     value_range=(0.0, 1.0), num_classes=len(names), class_names=names,
                     num_train=len(train), num_test=len(test) if test is not None else 0,
-                    name=root.resolve().name)
+                    name=Path(config.path).expanduser().resolve().name)
     return Data(train=train, test=test, info=info)
 
 

@@ -14,19 +14,22 @@ from pydantic import TypeAdapter, ValidationError
 class DataInfo:
     """Shape, value range and classes of one sample, as a model needs them.
 
-    ``shape`` is ``(C, H, W)`` for images and ``(D,)`` for vectors. Image data
-    always comes in ``[0, 1]``; vector data may be unbounded (``value_range``
-    is then ``None``). ``num_classes`` is 0 for unlabelled data.
+    ``shape`` is ``(C, H, W)`` for images, ``(D,)`` for vectors and ``(C, L)`` for
+    signals (channels of ``L`` samples: audio, time series). Image data always comes
+    in ``[0, 1]``; vector data may be unbounded (``value_range`` is then ``None``);
+    audio comes in ``[-1, 1]``. ``num_classes`` is 0 for unlabelled data;
+    ``sample_rate`` is the signals' samples per second, ``None`` when unknown.
     """
 
     shape: tuple[int, ...]
-    kind: Literal["image", "vector"]
+    kind: Literal["image", "vector", "signal"]
     value_range: tuple[float, float] | None = (0.0, 1.0)
     num_classes: int = 0
     class_names: tuple[str, ...] = field(default_factory=tuple)
     num_train: int = 0
     num_test: int = 0
     name: str = ""
+    sample_rate: int | None = None
 
     @property
     def conditional(self) -> bool:
@@ -57,7 +60,9 @@ class DataInfo:
             where = ".".join(str(p) for p in ("data_info", *first["loc"]))
             raise ValueError(f"{where}: {first['msg']}") from None
         finite = info.value_range is None or all(math.isfinite(v) for v in info.value_range)
-        if not info.shape or min(info.shape) < 1 or info.num_classes < 0 or not finite:
-            raise ValueError(f"data_info: shape {list(info.shape)}, num_classes {info.num_classes} or "
-                             f"value_range {info.value_range} out of range")
+        rate = info.sample_rate
+        if not info.shape or min(info.shape) < 1 or info.num_classes < 0 or not finite or \
+                (rate is not None and rate < 1):
+            raise ValueError(f"data_info: shape {list(info.shape)}, num_classes {info.num_classes}, "
+                             f"value_range {info.value_range} or sample_rate {rate} out of range")
         return info

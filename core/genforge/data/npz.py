@@ -47,15 +47,6 @@ class NpzConfig(BaseModel):
         return v
 
 
-def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (train, test) index arrays: a seeded permutation, test = its first share."""
-    import numpy as np
-
-    perm = np.random.default_rng(seed).permutation(n)
-    n_test = round(n * test_fraction)
-    return perm[n_test:], perm[:n_test]
-
-
 def load(config: NpzConfig) -> Data:
     """Load ``x`` (and labels when present) from a ``.npz`` file with a seeded random split."""
     import zipfile
@@ -64,6 +55,7 @@ def load(config: NpzConfig) -> Data:
     import torch
 
     from genforge.data.base import Data, TensorData
+    from genforge.data.folders import split_indices
     from genforge.data.info import DataInfo
 
     path = Path(config.path).expanduser()
@@ -138,10 +130,7 @@ def load(config: NpzConfig) -> Data:
         raise DataError(f"data.class_names: given, but {where} has no labels array "
                         f"{config.y_key!r} (data.y_key); keys: {', '.join(keys)}")
 
-    idx_train, idx_test = _split(n, config.test_fraction, config.split_seed)
-    if len(idx_train) == 0:
-        raise DataError(f"data.test_fraction {config.test_fraction}: leaves no training "
-                        f"samples out of {n}")
+    idx_train, idx_test = split_indices(n, config.test_fraction, config.split_seed)
     xt = torch.from_numpy(np.ascontiguousarray(xf))
     yt = torch.from_numpy(labels) if labels is not None else None
 

@@ -1,4 +1,5 @@
-"""Where metrics compare samples: the raw vectors, or a feature extractor's space.
+"""Where metrics compare samples: the raw vectors, a feature extractor's space (images), or
+the signals' spectra (``genforge.metrics.spectrum``).
 
 The extractor is ``options["extractor"]`` or the one a plugin registered for the data
 source, looked up once per evaluation. Images are scored at the extractor's
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from genforge.errors import GenforgeError
+from genforge.metrics import spectrum
 from genforge.metrics.extractor import FeatureExtractor, as_extractor, registered_extractor
 from genforge.plugins import split_name
 
@@ -52,9 +54,12 @@ def extractor(ctx: EvalContext) -> FeatureExtractor | None:
 
 
 def feature_space(ctx: EvalContext) -> str | None:
-    """``"vector"`` (raw coordinates), ``"extractor"`` (CNN features) or None (no feature space)."""
-    if ctx.data.info.kind == "vector":
+    """``"vector"`` (raw coordinates), ``"spectrum"`` (signals), ``"extractor"`` (CNN features) or None."""
+    kind = ctx.data.info.kind
+    if kind == "vector":
         return "vector"
+    if kind == "signal":
+        return "spectrum"
     return "extractor" if extractor(ctx) is not None else None
 
 
@@ -88,5 +93,7 @@ def classifies(ctx: EvalContext) -> bool:
 def summary(ctx: EvalContext) -> dict[str, object]:
     """What a table needs to say how the metrics were computed."""
     ext = extractor(ctx)
+    space = feature_space(ctx)
+    bands = {"bands": spectrum.bands(ctx.data.info.shape[-1])} if space == "spectrum" else {}
     return {"extractor": ext.name if ext is not None else None,
-            "feature_space": feature_space(ctx), "scored_shape": list(scored_shape(ctx))}
+            "feature_space": space, "scored_shape": list(scored_shape(ctx)), **bands}

@@ -45,10 +45,12 @@ def cell(summary: Summary | None) -> str:
 
 
 def shape_text(shape: Sequence[int] | None) -> str:
-    """``1x16x16`` for an image shape, ``2-D`` for vectors."""
+    """``16x16 px`` for an image shape, ``1 channel x 512 samples`` for signals, ``2-D`` for vectors."""
     shape = list(shape or [])
     if len(shape) == 3:
         return f"{shape[1]}x{shape[2]} px" + (f" ({shape[0]} channels)" if shape[0] != 1 else "")
+    if len(shape) == 2:
+        return f"{shape[0]} channel{'s' if shape[0] != 1 else ''} x {shape[1]} samples"
     return f"{shape[0]}-D" if shape else "?"
 
 
@@ -65,6 +67,9 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
         lines.append(f"trained at {trained}, scored at {scored}{how}; features: {meta.get('extractor')}")
     elif space == "vector":
         lines.append(f"data: {trained} vectors; features: the raw coordinates")
+    elif space == "spectrum":
+        lines.append(f"data: signals of {trained}; features: log10 power in {meta.get('bands')} "
+                     "frequency bands per channel, floored at -60 dB (genforge.metrics.spectrum)")
     if meta.get("floor"):
         lines.append(f"floor = a perfect generator: {meta.get('floor_n')} training samples scored the "
                      "same way against the held-out split")

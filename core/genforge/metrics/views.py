@@ -3,7 +3,7 @@
 Real-data views (held-out and training features, k-NN radii) are computed once per
 evaluation and shared by every seed; generated-sample views (native-resolution
 pixels, features, class logits, k-NN radii, real-vs-generated distances) once per seed.
-Images are scored in the feature space ``genforge.metrics.feature_space`` picks.
+Samples are scored in the feature space ``genforge.metrics.feature_space`` picks.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 
 from genforge.errors import GenforgeError
 from genforge.metrics.feature_space import data_source, extractor, feature_space, native
+from genforge.metrics.spectrum import spectral_features
 
 if TYPE_CHECKING:
     from genforge.metrics.context import EvalContext
@@ -30,6 +31,8 @@ def _embed(ctx: EvalContext, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
                             "--extractor FILE (train one with `genforge features train`)")
     if space == "vector":
         return x.double().flatten(1), None
+    if space == "spectrum":
+        return spectral_features(x), None
     return extractor(ctx).embed(x)  # type: ignore[union-attr]
 
 

@@ -140,7 +140,8 @@ def build_verified(loaded: Any, opts: ExportOptions) -> Built:
                 out = module(*inputs)
                 chw = tuple((out[0] if isinstance(out, tuple) else out).shape[1:])
         specs = specs_of(inputs, in_names, batchless=BATCHLESS)
-        output_range = info.value_range if image and not opts.encoder else None
+        # the range samples are clipped to: images', and every iterative model's (genforge.iterate clips)
+        output_range = info.value_range if (image or process is not None) and not opts.encoder else None
         progress(opts, "verifying with onnx.checker and onnxruntime against PyTorch ...")
         verification = verify(
             model, module, specs, num_classes=info.num_classes,

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eta", type=float, help="ddim: noise scale (0 deterministic; default: the file's)")
     p.add_argument("--threads", type=cpus, help="onnxruntime CPU threads, at most one per core "
                    "(default: one per core)")
-    p.add_argument("--out", required=True, help="FILE.png (grid, needs Pillow) or FILE.npy")
+    p.add_argument("--out", required=True, help="FILE.png (grid or plot, needs Pillow) or FILE.npy")
     p.add_argument("-v", "--verbose", action="store_true", help="log which provider was chosen and why")
     p.add_argument("--debug", action="store_true", help="on an error, also print its traceback "
                    "(as GENFORGE_DEBUG=1)")

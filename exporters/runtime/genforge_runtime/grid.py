@@ -1,8 +1,8 @@
-"""Samples as one picture: image grids and 2-D scatter plots, encoded as PNG (Pillow, the ``png`` extra).
+"""Samples as one picture, encoded as PNG (Pillow, the ``png`` extra): image grids, 2-D scatter
+plots, and grids of waveform plots for signals and longer vectors.
 
-numpy only; ``genforge`` draws its grids and scatter plots with these functions too, so
-``genforge sample``, ``genforge-run`` and ``png_bytes`` (what an app serves) give the same
-pictures.
+numpy only; ``genforge`` draws its pictures with these functions too, so ``genforge sample``,
+``genforge-run`` and ``png_bytes`` (what an app serves) give the same pictures.
 """
 
 from __future__ import annotations
@@ -88,15 +88,71 @@ def scatter(points: np.ndarray, size: int = 384, limit: float | None = None) -> 
     return img
 
 
+def _columns(series: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of ``[..., L]`` series over ``width`` columns, each column joined to the one before."""
+    n = series.shape[-1]
+    if n >= width:  # several samples per column: their extent, and the end of the column before
+        starts = np.arange(width) * n // width
+        low = np.minimum.reduceat(series, starts, axis=-1)
+        high = np.maximum.reduceat(series, starts, axis=-1)
+        last = series[..., np.append(starts[1:], n) - 1]
+    else:  # fewer samples than columns: linear interpolation
+        t = np.linspace(0.0, n - 1, width)
+        i = np.minimum(t.astype(int), n - 1)
+        j = np.minimum(i + 1, n - 1)
+        low = high = last = series[..., i] * (1.0 - (t - i)) + series[..., j] * (t - i)
+    before = np.concatenate([last[..., :1], last[..., :-1]], axis=-1)
+    return np.minimum(low, before), np.maximum(high, before)
+
+
+def waveforms(samples: np.ndarray, width: int = 128, lane: int = 40) -> np.ndarray:
+    """``[N, C, L]`` signals (``[N, D]``: one channel) as uint8 ``[N, C * lane, width, 3]`` line plots.
+
+    Each sample is one framed plot with one lane per channel; every lane shares one vertical
+    scale (the samples' finite minimum to maximum), so amplitudes compare across the grid.
+    Zero, when in range, is a grey line.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    x = x[:, None] if x.ndim == 2 else x
+    if x.ndim != 3 or x.size == 0:
+        raise ValueError(f"a waveform plot needs [N, C, L] signals, got shape {list(np.shape(samples))}")
+    finite = np.isfinite(x)
+    lo, hi = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (-1.0, 1.0)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 1.0, hi + 1.0
+    x = np.clip(np.where(finite, x, 0.0), lo, hi)
+    low, high = _columns(x, width)
+    pad = 3
+
+    def row(v: np.ndarray | float) -> np.ndarray:
+        return np.rint((hi - np.asarray(v)) / (hi - lo) * (lane - 1 - 2 * pad) + pad).astype(int)
+
+    rows = np.arange(lane)[:, None]
+    ink = (rows >= row(high)[..., None, :]) & (rows <= row(low)[..., None, :])  # [N, C, lane, width]
+    n, c = x.shape[:2]
+    img = np.full((n, c, lane, width, 3), 255, dtype=np.uint8)
+    if lo < 0.0 < hi:
+        img[:, :, int(row(0.0))] = 210
+    img[ink] = (30, 60, 160)
+    img[:, :, [0, -1]] = 190  # a frame, and a line between channel lanes
+    img[:, :, :, [0, -1]] = 190
+    return img.reshape(n, c * lane, width, 3)
+
+
 def is_points(samples: np.ndarray) -> bool:
     """True for ``[N, 2]`` samples (2-D data), which are drawn as a scatter plot."""
     return samples.ndim == 2 and samples.shape[1] == 2
 
 
 def picture(samples: np.ndarray, layout: str, nrow: int | None = None) -> np.ndarray:
-    """The PNG picture of ``samples``: a scatter plot for 2-D points, else an image grid."""
+    """The PNG picture of ``samples``: a scatter plot for 2-D points, a grid of images (``[N, C, H, W]``)
+    or of waveform plots (``[N, C, L]`` signals, ``[N, D]`` vectors); ``ValueError`` for other shapes."""
     x = np.asarray(samples)
-    return scatter(x) if is_points(x) else to_grid(to_uint8_nhwc(x, layout), nrow)
+    if is_points(x):
+        return scatter(x)
+    if x.ndim in (2, 3):
+        return to_grid(waveforms(x), nrow)
+    return to_grid(to_uint8_nhwc(x, layout), nrow)
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -127,13 +183,15 @@ def png_bytes(samples: np.ndarray, layout: str, nrow: int | None = None, pad: in
 
 
 def save_png(samples: np.ndarray, layout: str, path: str | Path, nrow: int | None = None) -> Path:
-    """Write ``samples`` as a PNG grid or scatter plot (``RuntimeError`` with a hint without Pillow).
+    """Write ``samples``' picture (``picture``) as a PNG (``RuntimeError`` with a hint without Pillow).
 
-    The file is written under a temporary name and renamed into place: a full disk leaves
-    an earlier file of that name as it was, and no partial one.
+    Samples it cannot draw are a ``ValueError`` before any folder or file is made. The file
+    is written under a temporary name and renamed into place: a full disk leaves an earlier
+    file of that name as it was, and no partial one.
     """
     p = Path(path)
     data = encode_png(picture(samples, layout, nrow))
+    p.parent.mkdir(parents=True, exist_ok=True)
     with replacing(p) as tmp:
         tmp.write_bytes(data)
     return p

@@ -113,14 +113,15 @@ def check_output(path: Path, what: str, n: int, shape: Sequence[int], dtype: np.
     """Refuse, before the first sample, ``n`` samples to ``path`` that memory, disk or a picture cannot hold.
 
     A ``.png`` holds every sample in memory and draws them as one picture; a ``.npy`` is
-    written batch by batch (held whole only when ``held``) and must fit on its disk.
+    written batch by batch (held whole only when ``held``) and must fit on its disk; ``.wav``
+    files (16-bit PCM) are written from samples held whole and must fit on their disk.
     ``what`` names the request in the message (``"-n 1000000000"``).
     """
     itemsize = np.dtype(dtype).itemsize
-    png = path.suffix.lower() == ".png"
-    if png:
+    suffix = path.suffix.lower()
+    if suffix == ".png":
         check_picture(what, n, shape, layout, nrow)
-    if png or held:
+    if suffix in (".png", ".wav") or held:  # WAV files (16-bit PCM) are written from samples held whole
         check_memory(what, n, shape, itemsize)
-    if path.suffix.lower() == ".npy":
-        check_disk(what, path, n * math.prod(shape) * itemsize)
+    if suffix in (".npy", ".wav"):
+        check_disk(what, path, n * math.prod(shape) * (itemsize if suffix == ".npy" else 2))

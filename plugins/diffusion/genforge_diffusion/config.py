@@ -16,19 +16,22 @@ class DiffusionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arch: Literal["auto", "unet", "mlp"] = Field(
-        "auto", description="auto: U-Net for square images, MLP for vectors")
+        "auto", description="auto: U-Net for square images and [C, L] signals (1-D convolutions), "
+                            "MLP for vectors")
     widths: list[int] = Field([32, 64], min_length=1, max_length=4,
                               description="U-Net channels per resolution level, finest first; "
-                                          "each level after the first halves the image side")
+                                          "each level after the first halves the image side "
+                                          "(the signal length)")
     blocks: int = Field(1, ge=1, le=4, description="U-Net residual blocks per level")
-    attention: bool = Field(True, description="U-Net self-attention at the lowest resolution")
+    attention: bool = Field(True, description="U-Net self-attention at the lowest resolution "
+                                              "(at most 1,024 positions)")
     heads: int = Field(1, ge=1, description="attention heads (must divide the lowest level's width)")
     groups: int = Field(8, ge=1, description="group-norm groups (must divide every width)")
     hidden: int = Field(256, gt=0, description="MLP width")
     layers: int = Field(3, gt=0, description="MLP residual blocks")
     embed_dim: int = Field(128, gt=0, description="timestep and label embedding size")
-    data_std: float = Field(1.0, gt=0, description="vectors: the network models x / data_std "
-                                                    "(images are always mapped to [-1, 1])")
+    data_std: float = Field(1.0, gt=0, description="vectors and signals: the network models "
+                                                    "x / data_std (images are always mapped to [-1, 1])")
     label_dropout: float = Field(0.1, ge=0.0, lt=1.0,
                                  description="conditional models: share of training labels replaced "
                                              "by the null label (for classifier-free guidance)")

@@ -22,13 +22,10 @@ from genforge_runtime.samplers import alphas_cumprod
 
 
 def build_network(config: DiffusionConfig, info: DataInfo, time_scale: float, num_labels: int) -> nn.Module:
-    """The U-Net (square images) or the MLP (vectors, or ``arch = "mlp"``) of ``config``."""
-    arch = config.arch if config.arch != "auto" else ("unet" if info.kind == "image" else "mlp")
+    """The U-Net (square images, ``[C, L]`` signals) or the MLP (vectors, or ``arch = "mlp"``)."""
+    arch = config.arch if config.arch != "auto" else ("mlp" if info.kind == "vector" else "unet")
     shape = tuple(info.shape)
     if arch == "unet":
-        if len(shape) != 3:
-            raise ValueError(f"model.arch = 'unet': needs [C, H, W] images, got shape {list(shape)}; "
-                             "use 'mlp' for vectors")
         return UNet(shape, config.widths, config.blocks, config.attention, config.heads, config.groups,
                     config.embed_dim, time_scale, num_labels)
     return MLP(math.prod(shape), config.hidden, config.layers, config.embed_dim, time_scale, num_labels)

@@ -74,3 +74,30 @@ def test_mlp_keeps_the_vector_shape_and_uses_labels() -> None:
     out = net(x, t, torch.zeros(4, dtype=torch.long))
     assert out.shape == x.shape
     assert not torch.allclose(out, net(x, t, torch.full((4,), 25)))
+
+
+@pytest.mark.parametrize(("channels", "length", "widths"),
+                         [(1, 64, [8, 16]), (2, 24, [8, 8, 16]), (1, 9, [8])])
+def test_a_signal_gets_a_unet_of_1d_convolutions_that_keeps_its_shape(channels: int, length: int,
+                                                                      widths: list[int]) -> None:
+    torch.manual_seed(0)
+    net = UNet((channels, length), widths, 1, True, 2, 4, 16, 1.0, num_labels=4)  # 3: the null label
+    convs = [m for m in net.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+    assert convs and all(isinstance(m, torch.nn.Conv1d) for m in convs)
+    x, t = torch.randn(3, channels, length), torch.rand(3)
+    out = net(x, t, torch.tensor([0, 1, 2]))
+    assert out.shape == x.shape
+    assert not torch.allclose(out, net(x, t, torch.tensor([3, 3, 3])))  # labels reach it
+
+
+@pytest.mark.parametrize(("shape", "widths", "attention", "message"), [
+    ((1, 100), [8, 8, 8, 8], True, r"3 times; use fewer levels or a length that is a multiple of 8"),
+    ((1, 4096), [8, 8], True, r"model\.attention: .* 2048 positions .* more than 1024"),
+    ((1, 2, 3, 4), [8], False, r"needs \[C, H, W\] images or \[C, L\] signals"),
+])
+def test_a_signal_unet_names_the_option_it_cannot_build_with(shape: tuple[int, ...], widths: list[int],
+                                                              attention: bool, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        UNet(shape, widths, 1, attention, 1, 4, 16, 1.0)
+    if attention:
+        assert UNet((1, 4096), [8, 8, 8, 8], 1, True, 1, 4, 16, 1.0).attn is not None  # 512 positions

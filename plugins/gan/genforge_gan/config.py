@@ -13,7 +13,7 @@ class GANConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arch: Literal["auto", "dcgan", "mlp"] = Field(
-        "auto", description="auto: DCGAN for images, MLP for vectors")
+        "auto", description="auto: DCGAN for images, MLP for vectors and signals")
     latent_dim: int = Field(100, gt=0, description="size of the noise vector z (nz)")
     ngf: int = Field(64, gt=0, description="generator width at the last conv layer")
     ndf: int = Field(64, gt=0, description="discriminator width at the first conv layer")

@@ -48,7 +48,7 @@ class GAN(GenerativeModel):
         image = data_info.kind == "image"
         arch = config.arch if config.arch != "auto" else ("dcgan" if image else "mlp")
         if arch == "dcgan" and not image:
-            raise ValueError("model.arch = 'dcgan': needs image data; use 'mlp' for vectors")
+            raise ValueError("model.arch = 'dcgan': needs image data; use 'mlp' for vectors and signals")
         k = data_info.num_classes if self.conditional else 0
         if self.conditional and k == 0:
             raise ValueError("cgan needs labelled data (the data source reports no classes)")

@@ -13,17 +13,19 @@ class VAEConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arch: Literal["auto", "conv", "mlp"] = Field(
-        "auto", description="auto: MLP for vectors and images up to 16x16 pixels, conv above")
+        "auto", description="auto: MLP for vectors and images up to 16x16 pixels, conv above and "
+                            "for [C, L] signals (1-D convolutions) whose length halves to >= 4")
     latent_dim: int = Field(16, gt=0, description="size of the latent z (standard-normal prior)")
     hidden: int = Field(256, gt=0, description="MLP hidden width (conv: width of the dense layer)")
     layers: int = Field(2, gt=0, description="MLP hidden layers in the encoder and the decoder")
     width: int = Field(32, gt=0, description="conv: channels after the first stride-2 conv "
-                                             "(doubled at each further one, at most 4 of them)")
+                                             "(doubled at each further one up to 8x; at most 4 "
+                                             "stages for images, 8 for signals)")
     embed_dim: int = Field(16, gt=0, description="label embedding size (cvae: joined to the "
                                                  "encoder's input and to z)")
     likelihood: Literal["auto", "bernoulli", "bernoulli-continuous", "gaussian"] = Field(
         "auto", description=(
-            "observation model p(x|z). auto: bernoulli for images, gaussian for vectors. "
+            "observation model p(x|z). auto: bernoulli for images, gaussian for vectors and signals. "
             "bernoulli: pixels binarised at half the range (x >= 0.5), a true likelihood of "
             "the binarised data. bernoulli-continuous: binary cross-entropy on the [0, 1] "
             "values as they are; NOT a true likelihood (the Bernoulli mass is not normalised "

@@ -83,7 +83,7 @@ class Gaussian(Observation):
 
 
 def resolve_likelihood(name: str, info: DataInfo) -> str:
-    """Turn ``auto`` into ``bernoulli`` for images and ``gaussian`` for vectors."""
+    """Turn ``auto`` into ``bernoulli`` for images and ``gaussian`` for vectors and signals."""
     if name == "auto":
         return "bernoulli" if info.kind == "image" else "gaussian"
     return name

@@ -10,7 +10,7 @@ from torch import nn
 from genforge import DataInfo, GenerativeModel, LabelMap
 from genforge_vae.config import VAEConfig
 from genforge_vae.likelihoods import Observation, build_observation, resolve_likelihood
-from genforge_vae.nets import Decoder, Encoder, build_conv, build_mlp
+from genforge_vae.nets import Decoder, Encoder, build_conv, build_mlp, conv_depth
 
 #: ``arch = "auto"`` picks the MLP for images with at most this many pixels per channel.
 MLP_MAX_PIXELS = 16 * 16
@@ -51,12 +51,14 @@ class EncoderExport(nn.Module):
 
 
 def resolve_arch(arch: str, info: DataInfo) -> str:
-    """Turn ``auto`` into ``mlp`` (vectors, images up to 16x16) or ``conv`` (larger images)."""
+    """Turn ``auto`` into ``conv`` (images over 16x16, signals that halve) or ``mlp`` (the rest)."""
     if arch == "auto":
+        if info.kind == "signal":
+            return "conv" if conv_depth(info.shape[1:]) else "mlp"
         small = math.prod(info.shape[1:]) <= MLP_MAX_PIXELS
         return "conv" if info.kind == "image" and not small else "mlp"
-    if arch == "conv" and info.kind != "image":
-        raise ValueError("model.arch = 'conv': needs image data; use 'mlp' for vectors")
+    if arch == "conv" and info.kind == "vector":
+        raise ValueError("model.arch = 'conv': needs image or signal data; use 'mlp' for vectors")
     return arch
 
 

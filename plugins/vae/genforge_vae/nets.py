@@ -1,16 +1,25 @@
-"""Encoder and decoder networks: strided convs for images, MLPs for vectors and small images."""
+"""Encoder and decoder networks: strided convs for images (2-D) and signals (1-D), MLPs for
+vectors and small images."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from genforge import LabelMap
 
-#: Most stride-2 stages of the conv nets (64x64 -> 4x4).
+#: Most stride-2 stages of the conv nets: for images (64x64 -> 4x4) ...
 MAX_CONV_DEPTH = 4
+#: ... and for signals (length L -> L / 256), whose samples are longer than an image's side.
+MAX_SIGNAL_DEPTH = 8
+#: Channels stop doubling after this many stages.
+MAX_DOUBLINGS = 3
+#: (convolution, transposed convolution) per number of spatial dimensions.
+CONVS: dict[int, tuple[type[nn.Module], type[nn.Module]]] = {
+    1: (nn.Conv1d, nn.ConvTranspose1d), 2: (nn.Conv2d, nn.ConvTranspose2d)}
 
 
 class Encoder(nn.Module):
@@ -56,12 +65,13 @@ def mlp_layers(in_dim: int, hidden: int, layers: int) -> list[nn.Module]:
     return mods
 
 
-def conv_depth(height: int, width: int) -> int:
-    """Stride-2 stages that halve both sides exactly while the smaller stays >= 4 (at most 4)."""
+def conv_depth(sides: Sequence[int]) -> int:
+    """Stride-2 stages that halve every side exactly while the smallest stays >= 4 (at most
+    ``MAX_CONV_DEPTH`` for images, ``MAX_SIGNAL_DEPTH`` for signals)."""
+    limit = MAX_SIGNAL_DEPTH if len(sides) == 1 else MAX_CONV_DEPTH
     depth = 0
-    while (depth < MAX_CONV_DEPTH and height % 2 == 0 and width % 2 == 0
-           and min(height, width) // 2 >= 4):
-        height, width, depth = height // 2, width // 2, depth + 1
+    while depth < limit and all(s % 2 == 0 for s in sides) and min(sides) // 2 >= 4:
+        sides, depth = [s // 2 for s in sides], depth + 1
     return depth
 
 
@@ -79,26 +89,32 @@ def build_mlp(shape: tuple[int, ...], latent_dim: int, hidden: int, layers: int,
 
 def build_conv(shape: tuple[int, ...], latent_dim: int, hidden: int, width: int,
                emb: tuple[LabelMap, LabelMap] | None) -> tuple[Encoder, Decoder]:
-    """A strided-conv encoder and a transposed-conv decoder for ``(C, H, W)`` images."""
-    if len(shape) != 3:
-        raise ValueError(f"model.arch = 'conv': needs image data (C, H, W), got shape {list(shape)}")
-    c, h, w = shape
-    depth = conv_depth(h, w)
+    """A strided-conv encoder and a transposed-conv decoder for ``(C, H, W)`` images or ``(C, L)`` signals.
+
+    Each stage halves every side (kernel 4, stride 2) and doubles the channels from ``width``
+    (at most three times); a dense layer of ``hidden`` units joins the last stage and the latent.
+    """
+    if len(shape) not in (2, 3):
+        raise ValueError(f"model.arch = 'conv': needs images (C, H, W) or signals (C, L), got shape "
+                         f"{list(shape)}")
+    c, sides = shape[0], shape[1:]
+    conv, deconv = CONVS[len(sides)]
+    depth = conv_depth(sides)
     if depth == 0:
-        raise ValueError(f"model.arch = 'conv': {h}x{w} images cannot be halved to >= 4 pixels; "
-                         "use arch = 'mlp'")
+        raise ValueError(f"model.arch = 'conv': {'x'.join(map(str, sides))} cannot be halved to >= 4 "
+                         "samples per side; use arch = 'mlp'")
     e = emb[0].embed.embedding_dim if emb else 0
-    widths = [width * 2**i for i in range(depth)]
-    top = (widths[-1], h >> depth, w >> depth)
+    widths = [width * 2 ** min(i, MAX_DOUBLINGS) for i in range(depth)]
+    top = (widths[-1], *(s >> depth for s in sides))
     enc: list[nn.Module] = []
     for i, wd in enumerate(widths):
-        enc += [nn.Conv2d(c + e if i == 0 else widths[i - 1], wd, 4, 2, 1), nn.ReLU()]
+        enc += [conv(c + e if i == 0 else widths[i - 1], wd, 4, 2, 1), nn.ReLU()]
     enc += [nn.Flatten(), nn.Linear(math.prod(top), hidden), nn.ReLU()]
     encoder = Encoder(nn.Sequential(*enc), hidden, latent_dim, emb[0] if emb else None,
                       flatten=False)
     dec: list[nn.Module] = [nn.Linear(latent_dim + e, hidden), nn.ReLU(),
                             nn.Linear(hidden, math.prod(top)), nn.ReLU(), nn.Unflatten(1, top)]
     for i in range(depth - 1, 0, -1):
-        dec += [nn.ConvTranspose2d(widths[i], widths[i - 1], 4, 2, 1), nn.ReLU()]
-    dec.append(nn.ConvTranspose2d(widths[0], c, 4, 2, 1))
+        dec += [deconv(widths[i], widths[i - 1], 4, 2, 1), nn.ReLU()]
+    dec.append(deconv(widths[0], c, 4, 2, 1))
     return encoder, Decoder(nn.Sequential(*dec), emb[1] if emb else None)

@@ -52,7 +52,7 @@ def test_bad_options_are_config_errors(tiny, override, message):
     ({"likelihood": "bernoulli-continuous"}, {"name": "toy2d", "n_train": 64, "n_test": 0},
      "model.likelihood = 'bernoulli-continuous': needs data in [0, 1]"),
     ({"arch": "conv"}, {"name": "toy2d", "n_train": 64, "n_test": 0},
-     "model.arch = 'conv': needs image data"),
+     "model.arch = 'conv': needs image or signal data"),
     ({"name": "cvae"}, {"name": "toy2d", "dataset": "swissroll", "n_train": 64, "n_test": 0},
      "needs labelled data"),
 ])
@@ -98,6 +98,26 @@ def test_conv_nets_map_back_to_the_image_shape(shape):
     mean, logvar = model.encoder(x, torch.tensor([0, 2]))
     assert mean.shape == logvar.shape == (2, 3)
     assert model.generate(mean, torch.tensor([0, 2])).shape == (2, *shape)
+
+
+@pytest.mark.parametrize(("shape", "stages"), [((1, 256), 6), ((2, 1000), 3), ((1, 4096), 8)])
+def test_signals_get_1d_conv_nets_that_map_back_to_their_shape(shape, stages):
+    info = DataInfo(shape=shape, kind="signal", value_range=(-1.0, 1.0), num_classes=3, sample_rate=8000)
+    model = CVAE(VAEConfig(width=4, hidden=8, latent_dim=3, embed_dim=2), info)
+    assert model.arch == "conv" and model.likelihood == "gaussian"
+    convs = [m for m in model.encoder.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+    assert len(convs) == stages and all(isinstance(m, torch.nn.Conv1d) for m in convs)
+    assert convs[-1].out_channels == 4 * 2 ** min(stages - 1, 3)  # channels double at most 3 times
+    x = torch.rand(2, *shape) * 2 - 1
+    mean, logvar = model.encoder(x, torch.tensor([0, 2]))
+    assert mean.shape == logvar.shape == (2, 3)
+    out = model.generate(mean, torch.tensor([0, 2]))
+    assert out.shape == (2, *shape) and out.abs().max() <= 1.0  # clamped to the value range
+
+
+def test_signals_too_short_or_odd_to_halve_get_the_mlp():
+    assert VAE(VAEConfig(), DataInfo(shape=(1, 6), kind="signal", value_range=(-1.0, 1.0))).arch == "mlp"
+    assert VAE(VAEConfig(), DataInfo(shape=(1, 255), kind="signal", value_range=(-1.0, 1.0))).arch == "mlp"
 
 
 def test_conv_on_images_too_small_to_halve_is_an_error():
