@@ -62,7 +62,7 @@ def load(config: WavFolderConfig) -> Data:
     from genforge.data.base import Data, TensorData
     from genforge.data.folders import list_folder, split_indices
     from genforge.data.info import DataInfo
-    from genforge.limits import check_fits
+    from genforge_runtime.sizes import check_memory
 
     listing = list_folder(config.path, WAV_SUFFIXES)
     files = listing.files
@@ -77,7 +77,7 @@ def load(config: WavFolderConfig) -> Data:
                             "set data.mono = true to mix every file down to one channel")
     length = config.length or max(h.frames for h in headers)
     c = 1 if config.mono else channels
-    check_fits("data.length", length, (len(files), c))
+    check_memory(f"data.length = {length}", len(files), (c, length), itemsize=4)
 
     x = np.zeros((len(files), c, length), dtype=np.float32)
     for i, f in enumerate(files):

@@ -154,9 +154,9 @@ def check_samples(info: dict[str, Any], first: Any, path: str | Path) -> None:
         raise _mismatch(path, "output_layout", info["output_layout"], f"{seen} (expected {layout!r})")
     span = info["output_range"]
     if part != "encoder" and len(shape) == 3:
-        want = UINT8_RANGE if uint8 else IMAGE_RANGE
-        if span != want:
-            raise _mismatch(path, "output_range", span, f"{seen}, images (expected {json.dumps(want)})")
+        bounds = UINT8_RANGE if uint8 else IMAGE_RANGE
+        if span != bounds:
+            raise _mismatch(path, "output_range", span, f"{seen}, images (expected {json.dumps(bounds)})")
     elif span is not None and not (part == "step" and is_bounds(span)):
         # the loop of a step file clips to its data's range, which the graph cannot show
         what, want = (("not images", "null or a finite [low, high]") if part == "step"
@@ -166,9 +166,11 @@ def check_samples(info: dict[str, Any], first: Any, path: str | Path) -> None:
 
 def is_bounds(span: object) -> bool:
     """Whether ``span`` is ``[low, high]``: two finite numbers, low below high."""
-    numbers = isinstance(span, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in span)
-    return numbers and len(span) == 2 and span[0] < span[1]
+    if not isinstance(span, list) or len(span) != 2:
+        return False
+    low, high = span
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in (low, high)) and low < high
 
 
 Sampling = tuple[samplers.Process, samplers.Settings, int | None]

@@ -47,29 +47,31 @@ def to_uint8_nhwc(samples: np.ndarray, layout: str) -> np.ndarray:
     return x
 
 
-def grid_size(n: int, height: int, width: int, nrow: int | None = None) -> tuple[int, int, int, int]:
+def grid_size(n: int, height: int, width: int, nrow: int | None = None, pad: int = PAD,
+              min_side: int = MIN_SIDE) -> tuple[int, int, int, int]:
     """(enlargement factor, images per row, picture height, picture width) of a grid of ``n`` images.
 
-    ``nrow`` is the number of images per row (default: a square grid); images smaller than
-    ``MIN_SIDE`` pixels are enlarged by an integer factor. Integer arithmetic only, so any
-    ``n`` can be measured before a single image exists.
+    ``nrow`` is the number of images per row (default: a square grid), ``pad`` the pixels
+    between them; images smaller than ``min_side`` pixels are enlarged by an integer factor.
+    Integer arithmetic only, so any ``n`` can be measured before a single image exists.
     """
-    factor = max(1, -(-MIN_SIDE // max(height, width, 1)))
+    factor = max(1, -(-min_side // max(height, width, 1)))
     ncol = nrow or (math.isqrt(n - 1) + 1 if n > 0 else 1)
     rows = max(1, -(-n // ncol))
-    return factor, ncol, rows * (height * factor + PAD) + PAD, ncol * (width * factor + PAD) + PAD
+    return factor, ncol, rows * (height * factor + pad) + pad, ncol * (width * factor + pad) + pad
 
 
-def to_grid(images: np.ndarray, nrow: int | None = None) -> np.ndarray:
-    """Tile uint8 ``[N, H, W, C]`` images into one ``[H', W', C]`` array on a white background."""
+def to_grid(images: np.ndarray, nrow: int | None = None, pad: int = PAD,
+            min_side: int = MIN_SIDE) -> np.ndarray:
+    """Tile uint8 ``[N, H, W, C]`` images into one ``[H', W', C]`` array on white (sizes: ``grid_size``)."""
     n, h, w, c = images.shape
-    factor, ncol, height, width = grid_size(n, h, w, nrow)
+    factor, ncol, height, width = grid_size(n, h, w, nrow, pad, min_side)
     x = images.repeat(factor, axis=1).repeat(factor, axis=2)
     h, w = h * factor, w * factor
     grid = np.full((height, width, c), 255, dtype=np.uint8)
     for i in range(n):
         r, k = divmod(i, ncol)
-        top, left = PAD + r * (h + PAD), PAD + k * (w + PAD)
+        top, left = pad + r * (h + pad), pad + k * (w + pad)
         grid[top : top + h, left : left + w] = x[i]
     return grid
 
