@@ -67,6 +67,9 @@ SUBSTITUTIONS: list[tuple[str, str, str]] = [
      "training for hundreds of steps takes minutes; 10 steps write the same files"),
     (r"\"out\": \"runs/api-demo\"}\)", "\"out\": \"runs/api-demo\", \"trainer\": {\"steps\": 10}})",
      "cgan trains 2,000 steps by default (minutes); 10 steps write the same files"),
+    (r"^(genforge train --model cfm --data wav-folder .*)data\.length=2048$", r"\1data.length=256 --steps 10",
+     "cfm trains 4,000 steps by default, here on 2,048-sample signals (minutes); 10 steps on 256 samples "
+     "write the same files"),
     (r"^(genforge plugins (?:un)?install .*)$", r"\1 --dry-run",
      "installing changes this environment; --dry-run finds the catalogue entry, checks its genforge "
      "range and prints the pip command"),
@@ -77,6 +80,9 @@ NOT_COMMANDS: dict[tuple[str, str], str] = {
     ("README.md", "core/genforge/      the core (distribution genforge)"):
         "the repository's layout (tests/test_docs.py checks it names every project)",
     ("docs/guide.md", "RUN_DIR/"): "the files of a run folder (tests/test_docs.py checks them against a run)",
+    ("docs/guide.md", "genforge: error: wav file 'calls/dog/7.wav': 22050 Hz, but 'calls/cat/0.wav' is "
+     "16000 Hz; the files must share one sample rate (resample them first)"):
+        "an error of the wav-folder source (tests/test_wav_folder.py makes it with mismatched rates)",
 }
 
 
@@ -210,8 +216,9 @@ def test_every_block_is_classified():
 
 @pytest.fixture(scope="session")
 def shared_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the placeholders stand for: ``images/`` (10 classes of 10 digits as 32x32 RGB PNGs)
-    and ``run/`` (a tiny cgan trained 2 steps on them)."""
+    """What the placeholders stand for: ``images/`` (10 classes of 10 digits as 32x32 RGB PNGs),
+    ``run/`` (a tiny cgan trained 2 steps on them) and ``calls/`` (two classes, ``cat`` and
+    ``dog``, of 40 tones each as 16 kHz WAV files: more than a default batch)."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -225,6 +232,14 @@ def shared_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pixels = (digits.images[i] * 255 / 16).astype(np.uint8)
             Image.fromarray(pixels).resize((32, 32), Image.NEAREST).convert("RGB").save(
                 root / "images" / str(label) / f"{i}.png")
+    from genforge import wav
+
+    for k, name in enumerate(("cat", "dog")):
+        (root / "calls" / name).mkdir(parents=True)
+        for i in range(40):
+            t = np.arange(2048) / 16000
+            wav.write(root / "calls" / name / f"{i}.wav",
+                      0.5 * np.sin(2 * np.pi * (220 * (k + 1) + 2 * i) * t)[None], 16000)
     genforge.train({"model": {"name": "cgan", "latent_dim": 8, "ngf": 8, "ndf": 8},
                     "data": {"name": "image-folder", "path": str(root / "images")},
                     "trainer": {"steps": 2, "batch_size": 16, "progress": False, "sample_every": 0},
@@ -266,6 +281,7 @@ def ran(shared_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Callab
             folder = tmp_path_factory.mktemp("doc-" + Path(block.doc).stem)
             shutil.copytree(shared_inputs / "images", folder / "images")
             shutil.copytree(shared_inputs / "run", folder / "run")
+            shutil.copytree(shared_inputs / "calls", folder / "calls")
             folders[block.doc] = folder
         for earlier in [b for b in page(block.doc) if b.kind in ("commands", "python")]:
             key = (earlier.doc, earlier.line)

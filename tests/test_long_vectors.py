@@ -50,6 +50,7 @@ def test_a_preview_that_cannot_be_drawn_warns_once_and_the_run_goes_on(tmp_path,
                    "--out", tmp_path / "run", "--no-progress"])
     assert done.stderr.splitlines() == [
         f"genforge: warning: {tmp_path / 'run' / 'samples'}: no sample previews for this run (a PNG grid "
-        "draws images of 1 to 4 channels; these have 5 (write .npy)); the training is not affected"]
+        "needs 1 to 4 channels (grey, grey + alpha, RGB, RGBA); these NCHW samples [64, 5, 8, 8] have 5); "
+        "the training is not affected"]
     assert (tmp_path / "run" / "checkpoints" / "step-000004" / "model.safetensors").is_file()
     assert not list((tmp_path / "run" / "samples").glob("*.png"))
