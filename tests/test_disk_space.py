@@ -10,12 +10,14 @@ bit-identical to one that never failed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import resource
 import shutil
 import signal
 from collections import namedtuple
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -106,29 +108,32 @@ def test_sizes_of_any_magnitude_read_as_one_short_phrase():
     assert size_text(10**4000) == "10^3991 GiB"  # past any float
 
 
-@pytest.fixture
-def file_size_limit():
-    """``limit(n)``: this process's files may grow to ``n`` bytes (a write past it fails), for the test."""
+@contextlib.contextmanager
+def file_size_limit(n: int) -> Iterator[None]:
+    """Within the block, this process's files may grow to ``n`` bytes (a write past it fails).
+
+    Restored before the block ends, so pytest's own report of the test (to a file, say)
+    is written without the limit.
+    """
     before = resource.getrlimit(resource.RLIMIT_FSIZE)
     handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of killing us
-
-    def limit(n):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (n, before[1]))
-
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, before)
-    signal.signal(signal.SIGXFSZ, handler)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (n, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+        signal.signal(signal.SIGXFSZ, handler)
 
 
 @pytest.mark.parametrize(("prog", "suffix"), [("genforge", ".npy"), ("genforge", ".png"),
                                               ("genforge-run", ".npy"), ("genforge-run", ".png")])
 def test_a_write_failing_part_way_names_the_file_and_keeps_the_earlier_one(
-        prog, suffix, tiny_run, tiny_onnx, tmp_path, capsys, file_size_limit):
+        prog, suffix, tiny_run, tiny_onnx, tmp_path, capsys):
     entry, head = commands(tiny_run, tiny_onnx)[prog]
     out = tmp_path / f"s{suffix}"
     out.write_bytes(b"an earlier file")
-    file_size_limit(4096)
-    code, line = call(entry, [*head, "-n", "2000", "--out", out], capsys)
+    with file_size_limit(4096):
+        code, line = call(entry, [*head, "-n", "2000", "--out", out], capsys)
     assert code == 2 and line == f"{prog}: error: {out}: File too large (nothing was written)"
     assert out.read_bytes() == b"an earlier file"
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
