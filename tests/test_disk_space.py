@@ -34,9 +34,9 @@ from genforge.cli import main
 from genforge_runtime import sizes
 from genforge_runtime.cli import main as run_main
 from genforge_runtime.errors import TooLarge
-from genforge_runtime.grid import MAX_PIXELS, grid_size, to_grid
+from genforge_runtime.grid import LANE, MAX_PIXELS, WAVE_WIDTH, grid_size, picture, to_grid
 from genforge_runtime.sampler import Sampler
-from genforge_runtime.sizes import check_output, gather, size_text
+from genforge_runtime.sizes import check_output, check_picture, gather, size_text
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -91,6 +91,18 @@ def test_a_grid_too_large_to_open_is_refused_at_once(prog, tiny_run, tiny_onnx, 
             f"{prog}: error: -n {n}: a grid of {n} images cannot be drawn: it would be {width} x {height} "
             f"pixels, more than the {MAX_PIXELS:,} Pillow opens; ask for fewer or write .npy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_waveform_grids_are_measured_as_they_are_drawn():
+    for shape in ((2, 64), (16,)):
+        for n in (1, 5, 12):
+            drawn = picture(np.zeros((n, *shape), np.float32), "NCHW")
+            lanes = shape[0] if len(shape) == 2 else 1
+            _, _, height, width = grid_size(n, lanes * LANE, WAVE_WIDTH)
+            assert drawn.shape[:2] == (height, width)
+        with pytest.raises(TooLarge, match="a grid of 1000000000 images cannot be drawn"):
+            check_picture("-n 1000000000", 10**9, shape, "NCHW", None)
+    check_picture("-n 1000000000", 10**9, (2,), "NCHW", None)  # points: a scatter plot of one size
 
 
 def test_the_grid_size_is_the_size_of_the_grid_drawn():

@@ -76,6 +76,8 @@ def printable(text: str) -> str:
 def one_line(e: BaseException) -> str:
     """An exception's message with its whitespace runs (line breaks too) as single spaces."""
     return " ".join(str(e).split()) or type(e).__name__
+
+
 def shown(value: object, limit: int = 60) -> str:
     """``repr(value)`` for a message: at most ``limit`` characters, an integer of any size by its length."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:

@@ -21,6 +21,8 @@ PNG_HINT = "writing PNG needs Pillow: pip install 'genforge-runtime[png]' (or wr
 MAX_PIXELS = 89_478_485
 #: Grid layout: pixels between images, and the side images smaller than it are enlarged to.
 PAD, MIN_SIDE = 2, 32
+#: A waveform plot's width, and the height of each channel's lane in it.
+WAVE_WIDTH, LANE = 128, 40
 #: Points a scatter plot converts at a time (its working memory does not grow with ``n``).
 SCATTER_CHUNK = 1 << 20
 
@@ -107,7 +109,7 @@ def _columns(series: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(low, before), np.maximum(high, before)
 
 
-def waveforms(samples: np.ndarray, width: int = 128, lane: int = 40) -> np.ndarray:
+def waveforms(samples: np.ndarray, width: int = WAVE_WIDTH, lane: int = LANE) -> np.ndarray:
     """``[N, C, L]`` signals (``[N, D]``: one channel) as uint8 ``[N, C * lane, width, 3]`` line plots.
 
     Each sample is one framed plot with one lane per channel; every lane shares one vertical
@@ -168,8 +170,8 @@ def encode_png(image: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def png_bytes(samples: np.ndarray, layout: str, nrow: int | None = None, pad: int = 2,
-              min_side: int = 32) -> bytes:
+def png_bytes(samples: np.ndarray, layout: str, nrow: int | None = None, pad: int = PAD,
+              min_side: int = MIN_SIDE) -> bytes:
     """Images as the bytes of one PNG grid (``image/png``); ``layout``: the manifest's ``output_layout``.
 
     The grid is ``genforge-run``'s: ``nrow`` images per row (default: a square grid),

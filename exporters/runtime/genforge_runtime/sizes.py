@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from genforge_runtime.errors import TooLarge
-from genforge_runtime.grid import MAX_PIXELS, grid_size
+from genforge_runtime.grid import LANE, MAX_PIXELS, WAVE_WIDTH, grid_size
 
 #: Samples held whole are held twice at the peak: gathered, and a float copy as a picture is drawn.
 HELD_COPIES = 2
@@ -82,10 +82,16 @@ def check_disk(what: str, path: Path, need: int) -> None:
 
 
 def check_picture(what: str, n: int, shape: Sequence[int], layout: str, nrow: int | None) -> None:
-    """Refuse a grid of ``n`` images (of one ``shape`` in ``layout``) larger than ``MAX_PIXELS``."""
-    if len(shape) != 3 or layout not in ("NCHW", "NHWC"):
+    """Refuse a grid of ``n`` pictures larger than ``MAX_PIXELS``: images of one ``shape`` in ``layout``,
+    or waveform plots of ``[C, L]`` signals and ``[D]`` vectors (as ``grid.picture`` draws them)."""
+    if list(shape) == [2]:
         return  # points draw a scatter plot of a fixed size
-    height, width = shape[1:] if layout == "NCHW" else shape[:2]
+    if len(shape) == 3 and layout in ("NCHW", "NHWC"):
+        height, width = shape[1:] if layout == "NCHW" else shape[:2]
+    elif len(shape) in (1, 2):
+        height, width = (shape[0] if len(shape) == 2 else 1) * LANE, WAVE_WIDTH
+    else:
+        return
     _, _, rows, cols = grid_size(n, height, width, nrow)
     if rows * cols > MAX_PIXELS:
         raise TooLarge(f"{what}: a grid of {n} images cannot be drawn: it would be {cols} x {rows} "
