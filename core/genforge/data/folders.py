@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genforge.errors import DataError
+from genforge.errors import DataError, one_line
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def list_folder(path: str, suffixes: tuple[str, ...], what: str = "files") -> Li
         classes = [(d.name, found) for d in subdirs if (found := files_in(d, suffixes))]
         own = files_in(root, suffixes) if not classes else []
     except OSError as exc:
-        raise DataError(f"{where}: cannot list ({' '.join(str(exc).split())})") from exc
+        raise DataError(f"{where}: cannot list ({one_line(exc)})") from exc
     if not classes:
         if not own:
             raise DataError(f"{where}: no {'/'.join(suffixes)} {what} in the folder or its subfolders")
