@@ -35,8 +35,9 @@ demo: install  ## train a conditional GAN on digits, write a 10x10 class grid, e
 	@echo "demo done: checkpoint runs/demo/checkpoints/latest, class grid runs/demo/grid.png,"
 	@echo "           ONNX export runs/demo/cgan.onnx and its class grid runs/demo/grid-onnx.png"
 
+# one worker per core (pytest-xdist); a module's tests stay on one worker, so its fixtures are built once
 test: install  ## run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 bench: install  ## print the benchmark figures
 	$(BIN)/python benchmarks/train_overhead.py
