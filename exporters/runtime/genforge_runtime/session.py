@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genforge_runtime.backend import onnxruntime
-from genforge_runtime.cpus import usable_cpus
+from genforge_runtime.cpus import cpu_count, usable_cpus
 from genforge_runtime.errors import NotAGenforgeModel, RuntimeUnavailable
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ def open_session(path: str | Path, device: str = "auto",
     ort = onnxruntime()
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
+    if threads is not None and threads > cpu_count():
+        raise ValueError(f"threads: at most {cpu_count()} (this machine's CPUs), got {threads}")
     if kind == "cuda":
         session = cuda_session(path, device_id, threads)
     elif kind == "auto" and CUDA in ort.get_available_providers():

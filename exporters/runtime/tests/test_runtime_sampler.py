@@ -134,6 +134,8 @@ def test_threads_option(toy):
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="threads: expected a positive integer"):
             genforge_runtime.load(toy, threads=bad)
+    with pytest.raises(ValueError, match=r"threads: at most \d+ \(this machine's CPUs\), got 10000000"):
+        genforge_runtime.load(toy, threads=10**7)  # onnxruntime would try to start them all
 
 
 def test_threads_of_an_app_can_share_one_sampler(toy):
