@@ -113,6 +113,8 @@ CASES = {
                  "expected an integer from 1 to 2**63-1"),
     "--threads 100000": (lambda r, t: ["train", "--model", "gan", "--threads", "100000"],
                          "(the CPUs of this machine), got '100000'"),
+    "--nproc 100000": (lambda r, t: ["train", "--model", "gan", "--nproc", "100000"],
+                       "(the CPUs of this machine), got '100000'"),
     "model.lr = inf": (lambda r, t: ["train", "--model", "gan", "--set", "model.lr=inf"],
                        "model.lr = inf: expected a finite number"),
     "model.lr = 1e400": (lambda r, t: ["train", "--model", "gan", "--set", "model.lr=1e400"],

@@ -409,8 +409,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--threads", type=cpus, help="a fixed number of torch CPU threads (trainer.threads; "
                    "by default tuned while training)")
-    p.add_argument("--nproc", type=count, help="train with N processes (launches torchrun; gloo on CPU, "
-                   "NCCL on GPUs)")
+    p.add_argument("--nproc", type=cpus, help="train with N processes, at most one per CPU (launches "
+                   "torchrun; gloo on CPU, NCCL on GPUs)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("sample", help="sample a trained model to a PNG grid or .npy file")
