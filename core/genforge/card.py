@@ -181,6 +181,8 @@ def render_card(facts: CardFacts) -> str:
     model, data, info = cfg.run.model.name, cfg.run.data.name, saved.meta.data_info
     shape = "x".join(str(s) for s in info.shape)
     classes = f", {info.num_classes} classes" if info.num_classes else ""
+    if info.sample_rate:
+        classes += f", {info.sample_rate} Hz"
     ema = (saved.path / EMA_WEIGHTS).is_file()
     averaged = " (sampling uses the EMA weights; `ema=False` / `--no-ema` for the raw ones)" if ema else ""
     lines = ["---", *yaml_lines(front_matter(facts)), "---", "",
