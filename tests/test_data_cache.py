@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -194,11 +196,15 @@ def test_an_interrupted_build_leaves_nothing_trusted(tmp_path, data_cache, monke
         with pytest.raises(KeyboardInterrupt):
             load(folder)
     [left] = entries(data_cache)
-    assert left.startswith(".image-folder-pets-") and ".tmp-" in left
+    assert left.startswith(".image-folder-pets-") and f".tmp-{os.getpid()}-" in left
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # a process that no longer runs
+    (data_cache / left).rename(data_cache / left.replace(f"-{os.getpid()}-", f"-{gone}-"))
     monkeypatch.setattr(image_folder, "_read_image", read)
     decodes.clear()
     same_data(load(folder), load(folder, cache="off"))
     assert len(decodes) == 48  # the half-built one was not trusted: built anew, and decoded in memory
+    assert [e for e in entries(data_cache) if e.startswith(".")] == []  # the killed build's folder is gone
 
 
 def test_an_unwritable_cache_folder_is_one_line(tmp_path):

@@ -9,12 +9,14 @@ size and modification time (ns). An entry whose ``meta.json`` is not what the fo
 options give now, or whose array is not of the recorded shape, dtype and size, is rebuilt.
 A build decodes a chunk of files at a time and appends it to the file (memory does not grow
 with the data), under a temporary name renamed into place at the end: an interrupted build
-leaves nothing that a later start trusts.
+leaves nothing that a later start trusts, and the next build of that entry deletes what a
+killed one left (``.NAME.tmp-PID-*`` of a process no longer running).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import math
@@ -179,7 +181,8 @@ def _build(root: Path, entry: Path, want: dict[str, object], rows: Rows, setting
         if need > free:
             raise DataError(f"{where}: the cache of {len(rows.files)} files needs {size_text(need)}, but "
                             f"its disk has {size_text(free)} free; {fix}")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.tmp-", dir=root))
+        _remove_leftovers(entry)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.tmp-{os.getpid()}-", dir=root))
     except OSError as e:
         raise DataError(f"{where}: cannot write the cache ({one_line(e)}); {fix}") from None
     try:
@@ -192,11 +195,25 @@ def _build(root: Path, entry: Path, want: dict[str, object], rows: Rows, setting
         shutil.rmtree(tmp, ignore_errors=True)  # gone after a rename; a failed build's partial entry
 
 
+def _remove_leftovers(entry: Path) -> None:
+    """Delete the temporary folders of ``entry`` that builds of processes no longer running left."""
+    for p in entry.parent.glob(f".{glob.escape(entry.name)}.*-*-*"):
+        found = re.fullmatch(rf"\.{re.escape(entry.name)}\.(?:tmp|old)-(\d+)-\w+", p.name)
+        if found is None:
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:  # that build was killed: nothing uses its folder
+            shutil.rmtree(p, ignore_errors=True)
+        except (OSError, OverflowError):  # a process of another user, or not a pid: left alone
+            continue
+
+
 def _install(tmp: Path, entry: Path) -> None:
     """Rename the built folder ``tmp`` to ``entry``, replacing an older entry of that name."""
     old = None
     if entry.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{entry.name}.old-", dir=entry.parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{entry.name}.old-{os.getpid()}-", dir=entry.parent))
         with contextlib.suppress(FileNotFoundError):  # another build may have moved it already
             entry.rename(old / "entry")
     try:
