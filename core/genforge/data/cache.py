@@ -114,13 +114,15 @@ def _decoded(rows: Rows) -> Iterator[np.ndarray]:
 def _fingerprint(rows: Rows) -> str:
     """SHA-256 of every file's path (relative to the folder), size and modification time, in order."""
     digest = hashlib.sha256()
+    prefix = os.path.join(str(rows.folder), "")
     for f in rows.files:
+        path = str(f)
         try:
-            st = f.stat()
+            st = os.stat(path)
         except OSError as e:
-            raise DataError(f"{rows.source} file {str(f)!r}: cannot be read ({one_line(e)})") from None
-        name = str(f.relative_to(rows.folder)).encode("utf-8", "surrogateescape")
-        digest.update(b"%s\0%d\0%d\n" % (name, st.st_size, st.st_mtime_ns))
+            raise DataError(f"{rows.source} file {path!r}: cannot be read ({one_line(e)})") from None
+        name = path[len(prefix):] if path.startswith(prefix) else str(f.relative_to(rows.folder))
+        digest.update(b"%s\0%d\0%d\n" % (name.encode("utf-8", "surrogateescape"), st.st_size, st.st_mtime_ns))
     return digest.hexdigest()
 
 
