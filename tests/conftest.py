@@ -48,6 +48,14 @@ def fake_plugins(tmp_path, monkeypatch):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def data_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's own user cache folder (``XDG_CACHE_HOME``): its decoded-image caches start empty."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home / "genforge" / "data"
+
+
 def run_ok(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a command, failing the test with its command line and output if it fails."""
     out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)

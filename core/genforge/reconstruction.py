@@ -18,8 +18,8 @@ def reconstruction_grid(loaded: LoadedModel, n: int, plugins: Plugins | None = N
     if not isinstance(model, SupportsReconstruction):
         raise GenforgeError(f"model {loaded.config.run.model.name!r} cannot reconstruct "
                             "(it has no reconstruct method)")
-    x, y = load_data(loaded.config, plugins or default_plugins()).tensors("test")
-    x, y = x[:n], (y[:n] if y is not None and model.conditional else None)
+    x, y = load_data(loaded.config, plugins or default_plugins()).tensors("test", slice(0, n))
+    y = y if model.conditional else None
     model.eval()
     recon = model.reconstruct(x.to(loaded.device), y.to(loaded.device) if y is not None else None)
     return torch.stack([x.float(), recon.float().cpu()], dim=1).flatten(0, 1)

@@ -87,16 +87,18 @@ def iterate_batches(
     if per_epoch == 0:
         raise ConfigError(f"trainer.batch_size = {batch_size}: larger than the training split "
                           f"({n} samples)")
-    tensors = dataset.to(device) if isinstance(dataset, TensorData) else None
+    tensors = None
+    if isinstance(dataset, TensorData):  # a memory-mapped one stays put: each batch is gathered from it
+        tensors = dataset if dataset.on_disk else dataset.to(device)
     epoch, pos = divmod(start_step, per_epoch)
     while True:
         perm = torch.randperm(n, generator=_epoch_generator(seed, epoch))[: per_epoch * batch_size]
         perm = perm.view(per_epoch, world, local)[:, rank].reshape(-1)
         if tensors is not None:
-            perm = perm.to(device)
+            perm = perm.to(tensors.stored.device)
             for i in range(pos, per_epoch):
                 idx = perm[i * local : (i + 1) * local]
-                yield tensors[idx]
+                yield tensors.batch(idx, device)
         else:
             loader = DataLoader(dataset, batch_size=local, collate_fn=_collate,
                                 sampler=perm[pos * local :].tolist())

@@ -18,14 +18,18 @@ class TensorData(Dataset):
     them to the training device once. With ``as_bytes`` the samples are uint8
     pixels (0..255) kept as they are, in memory and on the device, and each batch
     (and ``x``) is float32 in [0, 1]: a quarter of the memory of float32 samples.
+    ``on_disk`` samples are a memory-mapped file (``genforge.data.cache``): the
+    trainer leaves them there and gathers each batch, instead of moving them whole.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, as_bytes: bool = False) -> None:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, as_bytes: bool = False,
+                 on_disk: bool = False) -> None:
         if y is not None and len(y) != len(x):
             raise ValueError(f"labels ({len(y)}) and samples ({len(x)}) differ in length")
         if as_bytes and x.dtype != torch.uint8:
             raise ValueError(f"as_bytes takes uint8 samples, got {x.dtype}")
         self.as_bytes = as_bytes
+        self.on_disk = on_disk
         self.stored = x.contiguous() if as_bytes else x.float().contiguous()
         self.y = y.long().contiguous() if y is not None else None
 
@@ -45,6 +49,12 @@ class TensorData(Dataset):
         """Sample(s) ``i`` as float32 and their label(s) (None when unlabelled)."""
         return self._floats(self.stored[i]), (self.y[i] if self.y is not None else None)
 
+    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Samples ``idx`` as float32 on ``device`` (gathered where they are held, moved as stored)
+        and their labels."""
+        x = self._floats(self.stored[idx].to(device, non_blocking=True))
+        return x, (self.y[idx].to(device) if self.y is not None else None)
+
     def to(self, device: torch.device | str) -> TensorData:
         """Return a copy on ``device`` (bytes stay bytes)."""
         return TensorData(self.stored.to(device), self.y.to(device) if self.y is not None else None,
@@ -59,12 +69,14 @@ class Data:
     test: Dataset | None
     info: DataInfo
 
-    def tensors(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
-        """All samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors."""
+    def tensors(self, split: str = "test", rows: torch.Tensor | slice | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors:
+        all of them, or only ``rows`` (read alone from a memory-mapped split)."""
         ds = self.test if split == "test" else self.train
         if ds is None:
             raise GenforgeError(f"data source {self.info.name!r} has no {split} split")
         if not isinstance(ds, TensorData):
             raise GenforgeError(f"data source {self.info.name!r}: its {split} split is "
                                 f"{type(ds).__name__}; this needs an in-memory one (TensorData)")
-        return ds.x, ds.y
+        return (ds.x, ds.y) if rows is None else ds[rows]

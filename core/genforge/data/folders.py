@@ -3,6 +3,7 @@ labels) and the seeded train/held-out split (numpy only)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,11 @@ class Listing:
 
 def files_in(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """The sorted regular files directly in ``folder`` ending in one of ``suffixes`` (hidden ones skipped)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in suffixes and not p.name.startswith(".") and p.is_file())
+    with os.scandir(folder) as found:  # names sorted as strings: as paths of one folder sort, but faster
+        names = sorted(e.name for e in found
+                       if os.path.splitext(e.name)[1].lower() in suffixes and not e.name.startswith(".")
+                       and e.is_file())
+    return [folder / name for name in names]
 
 
 def list_folder(path: str, suffixes: tuple[str, ...], what: str = "files") -> Listing:

@@ -28,37 +28,45 @@ class ImageFolderConfig(BaseModel):
     channels: Literal[1, 3] = Field(3, description="1 for grayscale, 3 for RGB")
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share (random)")
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
+    cache: str = Field("auto", min_length=1,
+                       description="folder of the decoded images' cache (read memory-mapped at later "
+                                   "starts); 'auto': $XDG_CACHE_HOME/genforge/data or "
+                                   "~/.cache/genforge/data; 'off': decode into memory at every start")
 
 
 def load(config: ImageFolderConfig) -> Data:
-    """Load the images as uint8 ``[N, C, size, size]`` (float32 in [0, 1] per batch), split at random."""
+    """Load the images as uint8 ``[N, C, size, size]`` (float32 in [0, 1] per batch), split at random:
+    mapped from the on-disk cache (``data.cache``), or decoded into memory with ``off``."""
     import numpy as np
     import torch
 
     from genforge.data.base import Data, TensorData
+    from genforge.data.cache import Rows, load_rows
     from genforge.data.folders import list_folder, split_indices
     from genforge.data.info import DataInfo
 
     listing = list_folder(config.path, IMAGE_SUFFIXES, "images")
-    files = listing.files
-    x = np.empty((len(files), config.size, config.size, config.channels), dtype=np.uint8)
-    for i, f in enumerate(files):
-        x[i] = _read_image(f, config.size, config.channels)
+    idx_train, idx_test = split_indices(len(listing.files), config.test_fraction, config.split_seed, "images")
+    order = np.concatenate([idx_train, idx_test])  # the rows in split order: each split is a slice
+    shape = (config.channels, config.size, config.size)
+    options = config.model_dump(include={"size", "channels", "test_fraction", "split_seed"})
+    rows = Rows("image-folder", Path(config.path).expanduser(), [listing.files[i] for i in order], shape,
+                np.dtype(np.uint8), options,
+                lambda f: _read_image(f, config.size, config.channels).transpose(2, 0, 1))
+    x, mapped = load_rows(rows, config.cache)
+    xt = torch.from_numpy(x)
+    labels = listing.labels
+    yt = torch.tensor(labels, dtype=torch.long)[torch.from_numpy(order)] if labels is not None else None
+    n_train = len(idx_train)
 
-    idx_train, idx_test = split_indices(len(files), config.test_fraction, config.split_seed, "images")
-    xt = torch.from_numpy(x).permute(0, 3, 1, 2)
-    yt = torch.tensor(listing.labels, dtype=torch.long) if listing.labels is not None else None
+    def part(at: slice) -> TensorData:
+        return TensorData(xt[at], yt[at] if yt is not None else None, as_bytes=True, on_disk=mapped)
 
-    def subset(idx: np.ndarray) -> TensorData:
-        it = torch.from_numpy(idx)
-        return TensorData(xt[it], yt[it] if yt is not None else None, as_bytes=True)
-
-    train = subset(idx_train)
-    test = subset(idx_test) if len(idx_test) else None
+    train = part(slice(0, n_train))
+    test = part(slice(n_train, None)) if len(idx_test) else None
     names = listing.class_names
-    info = DataInfo(shape=(config.channels, config.size, config.size), kind="image",
-                    value_range=(0.0, 1.0), num_classes=len(names), class_names=names,
-                    num_train=len(train), num_test=len(test) if test is not None else 0,
+    info = DataInfo(shape=shape, kind="image", value_range=(0.0, 1.0), num_classes=len(names),
+                    class_names=names, num_train=len(train), num_test=len(test) if test is not None else 0,
                     name=Path(config.path).expanduser().resolve().name)
     return Data(train=train, test=test, info=info)
 

@@ -70,10 +70,11 @@ class EvalContext:
         """
         if self._samples is None:
             start = time.perf_counter()
-            if self.floor:
-                x, y = self.real("train")
-                idx = torch.randperm(len(x), generator=self.generator())[: self.n]
-                self._samples = (x[idx].float(), y[idx] if y is not None else None)
+            if self.floor:  # only the drawn rows are read: a memory-mapped split stays on disk
+                idx = torch.randperm(len(self.data.train),  # type: ignore[arg-type]
+                                     generator=self.generator())[: self.n]
+                x, y = self.data.tensors("train", idx)
+                self._samples = (x.float(), y)
             else:
                 if self.loaded is None:
                     raise GenforgeError("EvalContext: no model to sample and no samples given")

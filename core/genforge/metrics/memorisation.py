@@ -25,11 +25,10 @@ def applies(ctx: EvalContext) -> bool:
 
 def memorisation(ctx: EvalContext) -> dict[str, float]:
     """Median nearest-training-image distance of samples over that of held-out images."""
-    train = views.real_pixels(ctx, "train")
     held_out = ctx.cached("nearest-train:test",
-                          lambda: views.nearest_distance(views.real_pixels(ctx, "test"), train).median(),
+                          lambda: views.nearest_training_sample(ctx, views.real_pixels(ctx, "test")).median(),
                           shared=True)
     if ctx.floor:
         return {"memorisation_ratio": 1.0}
-    samples = views.nearest_distance(views.sample_pixels(ctx), train).median()
+    samples = views.nearest_training_sample(ctx, views.sample_pixels(ctx)).median()
     return {"memorisation_ratio": float(samples / held_out.clamp(min=1e-12))}

@@ -8,6 +8,7 @@ Samples are scored in the feature space ``genforge.metrics.feature_space`` picks
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 #: Neighbours for the k-NN radii of precision, recall, density and coverage.
 K_NEAREST = 5
+#: Values of the training split read at a time by ``nearest_training_sample`` (128 MiB as float64).
+TRAIN_VALUES = 2**24
 
 
 def _embed(ctx: EvalContext, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -85,3 +88,15 @@ def nearest_distance(queries: torch.Tensor, reference: torch.Tensor, chunk: int 
     """Distance from each query row to its nearest reference row (chunked to bound memory)."""
     return torch.cat([torch.cdist(queries[i : i + chunk], reference).min(dim=1).values
                       for i in range(0, len(queries), chunk)])
+
+
+def nearest_training_sample(ctx: EvalContext, queries: torch.Tensor) -> torch.Tensor:
+    """Distance from each query row (pixels as ``real_pixels`` gives them) to its nearest training
+    sample; the training split is read ``TRAIN_VALUES`` values at a time, never held whole."""
+    n = len(ctx.data.train)  # type: ignore[arg-type]
+    rows = max(1, TRAIN_VALUES // math.prod(ctx.data.info.shape))
+    best = torch.full((len(queries),), math.inf, dtype=queries.dtype)
+    for start in range(0, n, rows):
+        part = native(ctx, ctx.data.tensors("train", slice(start, start + rows))[0]).double().flatten(1)
+        best = torch.minimum(best, nearest_distance(queries, part))
+    return best
