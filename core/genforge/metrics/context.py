@@ -59,19 +59,23 @@ class EvalContext:
             store[key] = fn()
         return cast(T, store[key])  # stored by this method under this key
 
-    def real(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
-        """All samples (and labels) of a split as tensors; ``test`` is the held-out split."""
-        return self.data.tensors(split)
+    def real(self, split: str = "test", limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """All samples (and labels) of a split as tensors; ``test`` is the held-out split.
+
+        ``limit``: what a streamed split (``shards``) gives instead, its first ``limit`` samples.
+        """
+        return self.data.tensors(split, limit)
 
     def samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``n`` generated samples for this seed (balanced classes for conditional models), cached.
 
-        In a floor context: ``min(n, training split)`` training images drawn without replacement.
+        In a floor context: ``min(n, training split)`` training images drawn without replacement
+        (from a streamed training split: its first ``n`` as stored, in a seeded order).
         """
         if self._samples is None:
             start = time.perf_counter()
             if self.floor:
-                x, y = self.real("train")
+                x, y = self.real("train", limit=self.n)
                 idx = torch.randperm(len(x), generator=self.generator())[: self.n]
                 self._samples = (x[idx].float(), y[idx] if y is not None else None)
             else:
