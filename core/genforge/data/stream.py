@@ -1,8 +1,9 @@
 """Streamed training splits: the contract, each epoch's batches read by DataLoader workers, the position.
 
 A streamed split (the ``shards`` source's) is read from storage as training goes, never held in
-memory. Each epoch it is divided among the processes and, within a process, into ``streams``
-(one per DataLoader worker; one in the training process when ``trainer.workers`` is 0 or 1).
+memory. Each epoch it is divided among the processes and, within a process, into ``streams``:
+one per DataLoader worker, or one read in the training process when ``trainer.workers`` is 0
+(so 0 and 1 worker read the same batches).
 Stream ``s`` delivers ``quotas[s]`` batches and the batches are taken from the streams round
 robin, skipping streams that are done, which is the order in which a DataLoader hands on its
 workers' batches. The batches of an epoch are a pure function of the seed, the epoch and the
