@@ -25,7 +25,7 @@ print("TORCH-FREE", code)
                                   ["plugins", "available"],
                                   ["plugins", "new", "--help"], ["plugins", "install", "--help"],
                                   ["plugins", "install", "flow", "--dry-run"], ["train", "--help"],
-                                  ["publish", "--help"],
+                                  ["publish", "--help"], ["data", "pack", "--help"],
                                   ["--version"]])
 def test_help_and_plugin_listing_do_not_import_torch(argv):
     code = NO_TORCH.format(argv=argv)

@@ -34,7 +34,7 @@ from safetensors.torch import save_file
 from genforge import __version__
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
-from genforge.files import regular_file
+from genforge.files import fsync_dir, regular_file
 from genforge.weights import ALIASES, aliases, with_aliases
 from genforge_runtime.atomic import replacing
 
@@ -223,15 +223,6 @@ def unflatten_state(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
     return skeleton
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name == "posix":
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _write_json(path: Path, data: Any) -> None:
     with path.open("w") as f:
         json.dump(data, f, indent=2, sort_keys=False)
@@ -290,7 +281,7 @@ def save_checkpoint(
         skeleton = flatten_state(training_state, "state", tensors)
         _save_tensors(tmp / STATE, tensors)
         _write_json(tmp / STATE_JSON, skeleton)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if final.exists():
             old = root / f".old-{final.name}-{os.getpid()}"
             os.replace(final, old)
@@ -299,7 +290,7 @@ def save_checkpoint(
         else:
             os.replace(tmp, final)
         write_atomic_text(root / LATEST, final.name + "\n")
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from genforge import __version__
+from genforge.data.shard_format import DEFAULT_SHARD_SIZE
 from genforge.errors import GenforgeError, debug_enabled, report
 from genforge.plugins import Plugins, default_plugins
 from genforge.registrars import CommandRegistrar
@@ -219,20 +220,45 @@ def record_evaluation(args: argparse.Namespace, loaded: Any, payload: dict[str, 
         print(f"genforge: note: not recorded in {run_dir}: {e.strerror or e}", file=sys.stderr)
 
 
+def data_options(plugins: Plugins, source: str, assignments: Sequence[str] | None) -> Any:
+    """The options of data source ``source``, validated, from ``--set data.KEY=VALUE`` assignments."""
+    from genforge.config import apply_override, validate_section
+
+    raw: dict[str, Any] = {"data": {}}
+    for assignment in assignments or []:
+        if not assignment.partition("=")[0].strip().startswith("data."):
+            raise GenforgeError(f"--set {assignment!r}: only data.KEY=VALUE options apply here")
+        apply_override(raw, assignment)
+    return validate_section(plugins.get("data_sources", source).config_cls, raw["data"], "data")
+
+
+def cmd_data_pack(args: argparse.Namespace) -> int:
+    """Handle ``genforge data pack``: a data source's splits written as tar shards (WebDataset layout)."""
+    from genforge.data.checks import run_source
+    from genforge.data.pack import pack
+    from genforge_runtime.sizes import size_text
+
+    entry = args.plugins.get("data_sources", args.source)
+    data = run_source(entry, data_options(args.plugins, args.source, args.set))
+    done = pack(data, Path(args.out), args.shard_size, progress=not args.no_progress)
+    shards = done.shards
+    print(f"packed {shards.info.num_train} training samples in {len(shards.train)} shards and "
+          f"{shards.info.num_test} held-out samples in {len(shards.test)} shards to {args.out} "
+          f"({size_text(done.size)})")
+    if done.rounded:
+        print(f"note: float pixels were rounded to 8 bits (by at most {done.rounded:.2g})")
+    print(f"train on them with: genforge train --data shards --set data.path={args.out}")
+    return 0
+
+
 def cmd_features_train(args: argparse.Namespace) -> int:
     """Handle ``genforge features train``: fit a feature extractor to a data source, save it."""
     import time
 
-    from genforge.config import apply_override, validate_section
     from genforge.metrics.extractor import save_extractor
     from genforge.metrics.extractor_training import train_for_data
 
-    raw: dict[str, Any] = {"data": {}}
-    for assignment in args.set or []:
-        if not assignment.partition("=")[0].strip().startswith("data."):
-            raise GenforgeError(f"--set {assignment!r}: only data.KEY=VALUE options apply here")
-        apply_override(raw, assignment)
-    config = validate_section(args.plugins.get("data_sources", args.data).config_cls, raw["data"], "data")
+    config = data_options(args.plugins, args.data, args.set)
     start = time.perf_counter()
     recipe = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     extractor = train_for_data(args.data, config, args.plugins, objective=args.objective, **recipe)
@@ -468,6 +494,21 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     ft.add_argument("--epochs", type=count, help="training epochs (default 40)")
     ft.add_argument("--seed", type=seed, help="random seed (default 0)")
     ft.set_defaults(handler=cmd_features_train)
+
+    p = sub.add_parser("data", help="data sets: pack a data source into shards")
+    p.set_defaults(handler=lambda a, p=p: (p.print_help(), 0)[1])
+    dsub = p.add_subparsers(metavar="ACTION")
+    dp = dsub.add_parser("pack", help="write a data source's splits as tar shards (--data shards reads them)",
+                         description="Write the training and held-out splits of a data source as tar "
+                         "shards in the WebDataset layout (DIR/train-000000.tar, ..., DIR/test-000000.tar, "
+                         "DIR/info.json), which `--data shards --set data.path=DIR` streams while training.")
+    dp.add_argument("source", help="data source name or DIST:NAME (see `genforge plugins -v`)")
+    dp.add_argument("--out", required=True, help="the new folder of shards (must not exist, or be empty)")
+    dp.add_argument("--set", action="append", metavar="data.KEY=VALUE", help="an option of the data source")
+    dp.add_argument("--shard-size", type=count, default=DEFAULT_SHARD_SIZE,
+                    help=f"samples per shard (default {DEFAULT_SHARD_SIZE})")
+    dp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    dp.set_defaults(handler=cmd_data_pack)
 
     p = sub.add_parser("plot", help="draw a run's loss and metric curves to a PNG (needs matplotlib)")
     p.add_argument("run", help="run folder (reads its metrics.jsonl)")

@@ -79,6 +79,9 @@ class TrainerConfig(BaseModel):
                                  "across processes")
     threads: int = Field(0, ge=0, description="torch CPU threads while training (0: tuned while training, "
                          "from one up to the CPUs the process may use)")
+    workers: int = Field(1, ge=0, le=64, description="DataLoader worker processes reading a streamed data "
+                         "source (shards) beside training (0: read in the training process); in-memory "
+                         "sources ignore it")
     loggers: list[Literal["tensorboard"]] = Field(
         default_factory=list, description="loggers besides metrics.jsonl (always written): tensorboard "
         "writes RUN/tensorboard/ (needs genforge[tensorboard])")

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from genforge.api import LoadedModel
 from genforge.build import load_data
 from genforge.data.base import Data, TensorData
+from genforge.data.stream import StreamedSplit
 from genforge.errors import GenforgeError
 from genforge.metrics.context import EvalContext
 from genforge.metrics.feature_space import summary
@@ -105,7 +106,7 @@ def evaluate(
         results.setdefault(key, {"mean": math.nan, "std": math.nan, "per_seed": []})["floor"] = \
             summarise(values)
     if meta is not None:
-        train = data.train if isinstance(data.train, TensorData) else None
+        train = data.train if isinstance(data.train, (TensorData, StreamedSplit)) else None
         test = data.test if isinstance(data.test, TensorData) else None
         meta.update(metrics=names, n=n, seeds=seeds, floor=floor,
                     floor_n=min(n, len(train)) if train is not None else None,

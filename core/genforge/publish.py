@@ -10,7 +10,6 @@ name beside ``out`` and renamed into place when complete. Nothing here touches t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from genforge.checkpoint import CONFIG, EMA_WEIGHTS, WEIGHTS, SavedRun, grid_fil
 from genforge.config import CardConfig, validate_section
 from genforge.errors import GenforgeError
 from genforge.eval_record import read as read_evaluation
-from genforge.files import regular_file
+from genforge.files import check_empty, new_folder, regular_file
 from genforge.plugins import Plugins
 
 GRID = "grid.png"
@@ -49,12 +48,6 @@ def _descriptions(model: str, seed: int) -> dict[str, str]:
             EMA_WEIGHTS: "the averaged weights, which sampling uses",
             GRID: f"samples of these weights (seed {seed})",
             f"{model}.onnx": "the ONNX export of these weights (`genforge-run` samples it without torch)"}
-
-
-def _empty_target(out: Path) -> None:
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        raise GenforgeError(f"--out {out}: exists and is not an empty folder; choose a new one "
-                            "(nothing was written)")
 
 
 def _card_section(saved: SavedRun, changes: Mapping[str, object]) -> CardConfig:
@@ -89,7 +82,7 @@ def publish(source: str | Path, out: str | Path, plugins: Plugins, *, onnx: bool
     from genforge.api import load
 
     out = Path(out)
-    _empty_target(out)
+    check_empty(out)
     saved = SavedRun.open(source)
     run_dir = run_folder(saved.path)
     section = _card_section(saved, card or {})
@@ -97,12 +90,7 @@ def publish(source: str | Path, out: str | Path, plugins: Plugins, *, onnx: bool
     ema = (saved.path / EMA_WEIGHTS).is_file()
     if onnx:
         exporter = plugins.get("exporters", "onnx").load()  # before any writing: a missing one stops here
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with new_folder(out) as staging:
         config = read_config(saved.path)
         config["card"] = section.model_dump(mode="json")
         (staging / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
@@ -124,11 +112,4 @@ def publish(source: str | Path, out: str | Path, plugins: Plugins, *, onnx: bool
         written = sorted(p.name for p in staging.iterdir())
         if written != sorted(names):  # an exporter that wrote more (or less) than its file
             raise GenforgeError(f"{out}: publishing wrote {', '.join(written)}, expected {', '.join(names)}")
-        _empty_target(out)
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return Published(step=step, files=names, card=section)

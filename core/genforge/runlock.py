@@ -3,7 +3,8 @@
 ``genforge train`` holds an exclusive lock on ``RUN/train.lock`` (``flock``; the lock
 goes with the process, so a killed trainer never leaves a stale one). The file names
 the holder, so a second trainer on the same folder stops at once with one line saying
-which process holds it.
+which process holds it. A process forked by the trainer (a DataLoader worker) closes its copy
+of the lock's descriptor at once, so the lock goes with the trainer alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,22 @@ from types import TracebackType
 from genforge.errors import GenforgeError
 
 LOCK_FILE = "train.lock"
+#: The lock descriptors this process holds (a forked child closes them).
+_HELD: set[int] = set()
+
+
+def _release_in_child() -> None:
+    """In a forked child: close the inherited lock descriptors (the parent keeps its lock)."""
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_release_in_child)
 
 if sys.platform == "win32":  # pragma: no cover
     import msvcrt
@@ -63,11 +80,13 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         self._fd = fd
+        _HELD.add(fd)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._fd is not None:
+            _HELD.discard(self._fd)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
 

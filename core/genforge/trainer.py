@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from genforge.checkpoint import CheckpointMeta, SavedRun, folder_size, has_check
 from genforge.config import ResolvedConfig, TrainerConfig
 from genforge.data.base import TensorData
 from genforge.data.info import DataInfo
+from genforge.data.stream import DataPosition, Reader, StreamedSplit, stream_batches
 from genforge.distributed import Process
 from genforge.ema import EMA
 from genforge.errors import CheckpointError, ConfigError, TrainingDiverged, disk_full
@@ -54,6 +56,8 @@ class TrainingRun:
     process: Process = field(default_factory=Process)
     ema: EMA | None = None
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    #: where the run stands in a streamed training split (None for an in-memory one)
+    data_position: DataPosition | None = None
 
     @property
     def total_steps(self) -> int:
@@ -136,6 +140,8 @@ def save(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> Path
         "scalers": {name: run.model.grad_scalers[id(opt)].state_dict()
                     for name, opt in optimizers.items() if id(opt) in run.model.grad_scalers},
     }
+    if run.data_position is not None:
+        state["data"] = run.data_position.state()
     path = save_checkpoint(run.out, run.config.to_dict(), checkpoint_meta(run), run.model.state_dict(),
                            state, keep=run.config.run.trainer.keep_checkpoints,
                            ema_weights=run.ema.shadow if run.ema is not None else None)
@@ -170,6 +176,12 @@ def _restore(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer]) -> 
                               f"{type(e).__name__}: {e}".splitlines()[0]) from None
     run.step = step
     run.checkpoint = saved.path
+    if run.data_position is not None:
+        if "data" in state:
+            run.data_position = DataPosition.from_state(state["data"], str(saved.path))
+        else:
+            warnings.warn(f"{saved.path}: the checkpoint has no data position (its run read in-memory "
+                          "data); the streamed data is read from its start", stacklevel=2)
 
 
 def _same_kind(got: Any, want: Any) -> bool:
@@ -319,7 +331,8 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
             _prepare_model(model, tcfg, process, optimizers)
             ema = EMA(model, tcfg.ema_decay) if tcfg.ema_decay > 0 else None
             run = TrainingRun(resolved, model, data.info, out, device, plugins, process=process, ema=ema,
-                              optimizers=optimizers)
+                              optimizers=optimizers,
+                              data_position=DataPosition() if isinstance(data.train, StreamedSplit) else None)
             if resume:
                 _restore(run, optimizers)
             if process.distributed and not process.main:  # decorrelate the noise of each process
@@ -358,8 +371,13 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
     model = run.model
     model.train()
     run.plugins.hook.genforge_on_train_start(run=run)
-    batches = iterate_batches(dataset, tcfg.batch_size, cfg.seed, run.step, run.device,
-                              shard=(run.process.rank, run.process.world))
+    if isinstance(dataset, StreamedSplit) and run.data_position is not None:
+        reader = Reader(run.process.rank, run.process.world, max(1, tcfg.workers),
+                        tcfg.batch_size // run.process.world)
+        batches = stream_batches(dataset, cfg.seed, reader, tcfg.workers, run.data_position, run.device)
+    else:
+        batches = iterate_batches(dataset, tcfg.batch_size, cfg.seed, run.step, run.device,
+                                  shard=(run.process.rank, run.process.world))
     metrics: Mapping[str, float | torch.Tensor] = {}
     schedule = _lr_schedule(tcfg.lr_decay, tcfg.steps, optimizers)
     while run.step < tcfg.steps:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from genforge.data import cifar, digits, idx, image_folder, npz, toy2d, wav_folder
+from genforge.data import cifar, digits, idx, image_folder, npz, shards, toy2d, wav_folder
 from genforge.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -30,3 +30,5 @@ def genforge_register_data_sources(register: DataSourceRegistrar) -> None:
              "CIFAR-10's binary version you have (data_batch_*.bin, test_batch.bin)")
     register("cifar100", "genforge.data.cifar:load_cifar100", cifar.Cifar100Config,
              "CIFAR-100's binary version you have (train.bin, test.bin), fine or coarse labels")
+    register("shards", "genforge.data.shards:load", shards.ShardsConfig,
+             "tar shards written by genforge data pack (WebDataset layout), streamed while training")

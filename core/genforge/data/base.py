@@ -69,13 +69,20 @@ class Data:
     test: Dataset | None
     info: DataInfo
 
-    def tensors(self, split: str = "test", rows: torch.Tensor | slice | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors:
-        all of them, or only ``rows`` (read alone from a memory-mapped split)."""
+    def tensors(self, split: str = "test", rows: torch.Tensor | slice | None = None,
+                limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors.
+
+        All of them, or only ``rows`` (read alone from a memory-mapped split); a streamed split
+        gives its first ``limit`` samples as stored (and needs a ``limit``).
+        """
+        from genforge.data.stream import StreamedSplit
+
         ds = self.test if split == "test" else self.train
         if ds is None:
             raise GenforgeError(f"data source {self.info.name!r} has no {split} split")
+        if isinstance(ds, StreamedSplit) and limit is not None:
+            return ds.head(limit)
         if not isinstance(ds, TensorData):
             raise GenforgeError(f"data source {self.info.name!r}: its {split} split is "
                                 f"{type(ds).__name__}; this needs an in-memory one (TensorData)")

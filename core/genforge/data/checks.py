@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from genforge.data.base import Data, TensorData
 from genforge.data.info import DataInfo
+from genforge.data.stream import StreamedSplit
 from genforge.errors import DataError
 
 if TYPE_CHECKING:
@@ -28,9 +29,11 @@ TOLERANCE = 1e-4
 
 
 def _first(split: Dataset, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The first ``n`` samples (all labels, for a ``TensorData``) of a split."""
+    """The first ``n`` samples (all labels, for a ``TensorData``) of a split; a streamed one's as stored."""
     if isinstance(split, TensorData):
         return split[:n][0], split.y
+    if isinstance(split, StreamedSplit):
+        return split.head(n)
     items = [split[i] for i in range(min(n, len(split)))]  # type: ignore[arg-type]
     xs = torch.stack([torch.as_tensor(x) for x, _ in items])
     ys = [y for _, y in items]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import torch
 
 from genforge.data.base import Data
+from genforge.data.stream import StreamedSplit
 from genforge.errors import GenforgeError
 
 if TYPE_CHECKING:
@@ -59,18 +60,26 @@ class EvalContext:
             store[key] = fn()
         return cast(T, store[key])  # stored by this method under this key
 
-    def real(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
-        """All samples (and labels) of a split as tensors; ``test`` is the held-out split."""
-        return self.data.tensors(split)
+    def real(self, split: str = "test", limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """All samples (and labels) of a split as tensors; ``test`` is the held-out split.
+
+        ``limit``: what a streamed split (``shards``) gives instead, its first ``limit`` samples.
+        """
+        return self.data.tensors(split, limit=limit)
 
     def samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``n`` generated samples for this seed (balanced classes for conditional models), cached.
 
-        In a floor context: ``min(n, training split)`` training images drawn without replacement.
+        In a floor context: ``min(n, training split)`` training images drawn without replacement
+        (from a streamed training split: its first ``n`` as stored, in a seeded order).
         """
         if self._samples is None:
             start = time.perf_counter()
-            if self.floor:  # only the drawn rows are read: a memory-mapped split stays on disk
+            if self.floor and isinstance(self.data.train, StreamedSplit):
+                x, y = self.real("train", limit=self.n)
+                idx = torch.randperm(len(x), generator=self.generator())[: self.n]
+                self._samples = (x[idx].float(), y[idx] if y is not None else None)
+            elif self.floor:  # only the drawn rows are read: a memory-mapped split stays on disk
                 idx = torch.randperm(len(self.data.train),  # type: ignore[arg-type]
                                      generator=self.generator())[: self.n]
                 x, y = self.data.tensors("train", idx)

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 
 def applies(ctx: EvalContext) -> bool:
-    """The data has a held-out and an in-memory training split."""
-    return ctx.data.test is not None and ctx.data.train is not None
+    """The data has a held-out and an in-memory training split (not a streamed one: ``shards``)."""
+    from genforge.data.base import TensorData
+
+    return ctx.data.test is not None and isinstance(ctx.data.train, TensorData)
 
 
 def memorisation(ctx: EvalContext) -> dict[str, float]:
