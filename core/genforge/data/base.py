@@ -53,11 +53,16 @@ class TensorData(Dataset):
 
 @dataclass
 class Data:
-    """A data source's result: training split, held-out split and their ``DataInfo``."""
+    """A data source's result: training split, held-out split and their ``DataInfo``.
+
+    ``flip``: the trainer mirrors a random half of every training batch left to right
+    (images only; ``genforge.augment.step_flips``); the held-out split is never flipped.
+    """
 
     train: Dataset
     test: Dataset | None
     info: DataInfo
+    flip: bool = False
 
     def tensors(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
         """All samples (and labels) of ``split`` (``test``: the held-out one, or ``train``) as tensors."""

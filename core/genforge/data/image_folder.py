@@ -28,6 +28,7 @@ class ImageFolderConfig(BaseModel):
     channels: Literal[1, 3] = Field(3, description="1 for grayscale, 3 for RGB")
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share (random)")
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
+    flip: bool = Field(False, description="mirror a random half of each training batch left to right")
 
 
 def load(config: ImageFolderConfig) -> Data:
@@ -60,7 +61,7 @@ def load(config: ImageFolderConfig) -> Data:
                     value_range=(0.0, 1.0), num_classes=len(names), class_names=names,
                     num_train=len(train), num_test=len(test) if test is not None else 0,
                     name=Path(config.path).expanduser().resolve().name)
-    return Data(train=train, test=test, info=info)
+    return Data(train=train, test=test, info=info, flip=config.flip)
 
 
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray:
