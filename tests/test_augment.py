@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +20,9 @@ from genforge.data.idx import MnistConfig
 from genforge.data.image_folder import ImageFolderConfig
 from genforge.data.info import DataInfo
 from genforge.data.npz import NpzConfig
+from tests.doc_blocks import blocks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_flip_mirrors_only_the_chosen_samples_and_passes_gradients():
@@ -124,3 +128,19 @@ def test_flip_on_vectors_is_one_line_naming_the_option(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "data.flip = true: mirrors images" in err
 
+
+
+def test_the_family_augmentation_example_of_the_plugin_guide_is_differentiable_and_seeded():
+    block = next(b for b in blocks(ROOT, "docs/plugins/writing.md") if "def diff_augment" in b.text)
+    names: dict[str, object] = {}
+    exec(block.text.split("# in train_step")[0], names)  # the functions, without the train_step lines
+    fake = torch.rand(6, 1, 4, 4, requires_grad=True)
+    torch.manual_seed(0)
+    out = names["diff_augment"](fake)
+    out.sum().backward()  # every pixel is shifted or moved, never dropped: gradient 1 everywhere
+    assert fake.grad is not None and torch.equal(fake.grad, torch.ones_like(fake))
+    torch.manual_seed(0)
+    assert torch.equal(names["diff_augment"](fake), out)  # the run's RNG fixes the draws
+    shifted = names["brightness"](fake, torch.Generator().manual_seed(1)) - fake
+    assert torch.allclose(shifted, shifted[:, :1, :1, :1].expand_as(shifted))  # one offset a sample
+    assert bool((shifted.abs() <= 0.5).all()) and shifted[:, 0, 0, 0].unique().numel() == 6
