@@ -55,7 +55,7 @@ class TensorData(Dataset):
 class Data:
     """A data source's result: training split, held-out split and their ``DataInfo``.
 
-    ``flip``: the trainer mirrors a random half of every training batch left to right
+    ``flip``: the trainer mirrors each sample of a training batch left to right with probability 1/2
     (images only; ``genforge.augment.step_flips``); the held-out split is never flipped.
     """
 

@@ -60,8 +60,8 @@ class Cifar10Config(BaseModel):
                                        "or cifar-100-binary) or the folder holding it")
     size: int | None = Field(None, gt=0, description="image side; null keeps the files' (32); "
                                                       "others are resized (bilinear)")
-    flip: bool = Field(True, description="mirror a random half of each training batch left to right "
-                                         "(photos stay photos)")
+    flip: bool = Field(True, description="mirror each training image left to right with "
+                                         "probability 1/2 (photos stay photos)")
 
 
 class Cifar100Config(Cifar10Config):

@@ -52,9 +52,9 @@ class MnistConfig(BaseModel):
     class_names: list[str] | None = Field(
         None, min_length=1, description="names of the classes, their count the number of classes; "
                                         "null: EMNIST's mapping file when there, else 0 to 9")
-    flip: bool = Field(False, description="mirror a random half of each training batch left to "
-                                          "right; off: a flipped digit or letter is wrong (on suits "
-                                          "Fashion-MNIST)")
+    flip: bool = Field(False, description="mirror each training image left to right with "
+                                          "probability 1/2; off: a flipped digit or letter is wrong "
+                                          "(on suits Fashion-MNIST)")
 
 
 def read_idx(path: Path, dims: int, what: str) -> np.ndarray:

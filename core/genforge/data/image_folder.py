@@ -28,7 +28,8 @@ class ImageFolderConfig(BaseModel):
     channels: Literal[1, 3] = Field(3, description="1 for grayscale, 3 for RGB")
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share (random)")
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
-    flip: bool = Field(False, description="mirror a random half of each training batch left to right")
+    flip: bool = Field(False, description="mirror each training image left to right with "
+                                          "probability 1/2")
 
 
 def load(config: ImageFolderConfig) -> Data:

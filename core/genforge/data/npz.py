@@ -38,8 +38,8 @@ class NpzConfig(BaseModel):
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
     class_names: list[str] | None = Field(
         None, description="names of the classes; their count sets the number of classes")
-    flip: bool = Field(False, description="images: mirror a random half of each training batch "
-                                          "left to right")
+    flip: bool = Field(False, description="images: mirror each training image left to right with "
+                                          "probability 1/2")
 
     @field_validator("value_range")
     @classmethod
