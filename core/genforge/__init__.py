@@ -18,6 +18,7 @@ from genforge.threads import prefer_passive_waits
 prefer_passive_waits()  # before torch loads: OpenMP reads its wait policy once
 
 if TYPE_CHECKING:
+    from genforge import augment
     from genforge.api import LoadedModel, load, train
     from genforge.capabilities import (
         SupportsEncoderExport,
@@ -87,6 +88,8 @@ _LAZY = {
     "iterate": "genforge.sampling",
     "settings_of": "genforge.sample_options",
 }
+#: Public modules, imported on first use: ``from genforge import augment``.
+_MODULES = {"augment": "genforge.augment"}
 
 __all__ = [
     "Applies", "CheckpointError", "CommandRegistrar", "ConfigError", "Data", "DataError", "DataInfo",
@@ -95,15 +98,17 @@ __all__ = [
     "GenerativeModel", "GenforgeError", "LabelMap", "LoadedModel", "Metric", "MetricEntry",
     "MetricRegistrar", "ModelEntry", "ModelRegistrar", "PluginError", "Plugins", "Process", "RunConfig",
     "SamplerOptions", "StepNoise", "SupportsEncoderExport", "SupportsLikelihood",
-    "SupportsReconstruction", "TensorData", "TrainerConfig", "TrainingRun", "__version__", "hookimpl",
-    "hookspec", "iterate", "load", "save_samples", "save_wav", "settings_of", "supports", "train",
+    "SupportsReconstruction", "TensorData", "TrainerConfig", "TrainingRun", "__version__", "augment",
+    "hookimpl", "hookspec", "iterate", "load", "save_samples", "save_wav", "settings_of", "supports",
+    "train",
 ]
 
 
 def __getattr__(name: str) -> object:
     """A public name loaded on first use (``genforge.train`` imports torch only then)."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _LAZY or name in _MODULES:
+        module = importlib.import_module(_MODULES.get(name) or _LAZY[name])
+        value = module if name in _MODULES else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'genforge' has no attribute {name!r}")

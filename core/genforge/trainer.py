@@ -2,7 +2,8 @@
 
 Randomness is confined to the run: the loop runs inside ``torch.random.fork_rng``
 (the caller's global RNG is left as it was), the data order of each epoch comes
-from a generator seeded by (seed, epoch), and the RNG state is stored in every
+from a generator seeded by (seed, epoch), the flips of ``data.flip`` from one seeded by
+(seed, step) (``augment.step_flips``), and the RNG state is stored in every
 checkpoint, so a resumed run repeats an uninterrupted one bit for bit on CPU.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from genforge import distributed
+from genforge import augment, distributed
 from genforge.build import build_model, load_data, select_device
 from genforge.checkpoint import CheckpointMeta, SavedRun, folder_size, has_checkpoint, save_checkpoint
 from genforge.config import ResolvedConfig, TrainerConfig
@@ -340,7 +341,7 @@ def _train(resolved: ResolvedConfig, plugins: Plugins, resume: bool, process: Pr
             if process.main:
                 out.mkdir(parents=True, exist_ok=True)
             try:
-                _loop(run, optimizers, data.train, autocast, tuner)
+                _loop(run, optimizers, data.train, autocast, tuner, flip=data.flip)
             except Exception as e:
                 if not disk_full(e):
                     raise
@@ -364,8 +365,13 @@ def _disk_full_message(run: TrainingRun, error: Exception) -> str:
 
 
 def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], dataset: Dataset,
-          autocast: contextlib.AbstractContextManager[object], tuner: ThreadTuner | None = None) -> None:
-    """Run the steps from ``run.step`` to the end, with hooks and checkpoints (``tuner`` times the steps)."""
+          autocast: contextlib.AbstractContextManager[object], tuner: ThreadTuner | None = None,
+          flip: bool = False) -> None:
+    """Run the steps from ``run.step`` to the end, with hooks and checkpoints (``tuner`` times the steps).
+
+    With ``flip`` each batch is mirrored as ``augment.step_flips`` says: a function of the
+    seed and the step, so a resumed run flips as an uninterrupted one and the global RNG is untouched.
+    """
     cfg = run.config.run
     tcfg = cfg.trainer
     model = run.model
@@ -385,6 +391,9 @@ def _loop(run: TrainingRun, optimizers: dict[str, torch.optim.Optimizer], datase
             schedule(run.step)
         started = time.perf_counter()
         x, y = next(batches)
+        if flip:
+            x = augment.flip(x, augment.step_flips(cfg.seed, run.step, tcfg.batch_size,
+                                                   (run.process.rank, run.process.world)))
         if tcfg.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast:

@@ -63,11 +63,16 @@ class TensorData(Dataset):
 
 @dataclass
 class Data:
-    """A data source's result: training split, held-out split and their ``DataInfo``."""
+    """A data source's result: training split, held-out split and their ``DataInfo``.
+
+    ``flip``: the trainer mirrors each sample of a training batch left to right with probability 1/2
+    (images only; ``genforge.augment.step_flips``); the held-out split is never flipped.
+    """
 
     train: Dataset
     test: Dataset | None
     info: DataInfo
+    flip: bool = False
 
     def tensors(self, split: str = "test", rows: torch.Tensor | slice | None = None,
                 limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -38,7 +38,7 @@ def resized(x: torch.Tensor, size: int | None) -> torch.Tensor:
 
 def byte_image_data(name: str, train: tuple[torch.Tensor, torch.Tensor],
                     test: tuple[torch.Tensor, torch.Tensor] | None,
-                    class_names: tuple[str, ...]) -> Data:
+                    class_names: tuple[str, ...], flip: bool = False) -> Data:
     """``Data`` over uint8 ``[N, C, H, W]`` images and int64 labels 0..K-1 (``test`` may be None)."""
     from genforge.data.base import Data, TensorData
     from genforge.data.info import DataInfo
@@ -49,4 +49,4 @@ def byte_image_data(name: str, train: tuple[torch.Tensor, torch.Tensor],
                     value_range=(0.0, 1.0), num_classes=len(class_names), class_names=class_names,
                     num_train=len(train_set), num_test=len(test_set) if test_set is not None else 0,
                     name=name)
-    return Data(train=train_set, test=test_set, info=info)
+    return Data(train=train_set, test=test_set, info=info, flip=flip)

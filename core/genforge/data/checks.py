@@ -81,6 +81,8 @@ def data_problems(data: Data) -> list[str]:
     elif len(info.shape) != dims:
         problems.append(f"DataInfo.shape {tuple(info.shape)} has {len(info.shape)} dimensions; "
                         f"{info.kind} data has {dims}")
+    if data.flip and info.kind != "image":
+        problems.append(f"Data.flip is true but DataInfo.kind is {info.kind!r}; only images are flipped")
     if info.class_names and len(info.class_names) != info.num_classes:
         problems.append(f"DataInfo.class_names has {len(info.class_names)} names for "
                         f"num_classes = {info.num_classes}")

@@ -60,6 +60,8 @@ class Cifar10Config(BaseModel):
                                        "or cifar-100-binary) or the folder holding it")
     size: int | None = Field(None, gt=0, description="image side; null keeps the files' (32); "
                                                       "others are resized (bilinear)")
+    flip: bool = Field(True, description="mirror each training image left to right with "
+                                         "probability 1/2 (photos stay photos)")
 
 
 class Cifar100Config(Cifar10Config):
@@ -146,26 +148,27 @@ def read_records(paths: list[Path], layout: Layout, kind: str) -> tuple[np.ndarr
     return x.reshape(-1, 3, 32, 32), labels
 
 
-def load_layout(path: str, size: int | None, layout: Layout, kind: str, name: str) -> Data:
+def load_layout(config: Cifar10Config, layout: Layout, kind: str, name: str) -> Data:
     """Load a CIFAR binary version: uint8 ``[N, 3, S, S]`` images (float32 per batch), labels."""
     import torch
 
     from genforge.data.byte_images import byte_image_data, resized
 
-    folder = find_folder(Path(path).expanduser(), layout)
+    folder = find_folder(Path(config.path).expanduser(), layout)
     splits = []
     for files in (layout.train, (layout.test,)):
         x, y = read_records([folder / f for f in files], layout, kind)
-        splits.append((resized(torch.from_numpy(x), size), torch.from_numpy(y)))
+        splits.append((resized(torch.from_numpy(x), config.size), torch.from_numpy(y)))
     _, count, names_file = layout.labels[kind]
-    return byte_image_data(name, splits[0], splits[1], class_names(folder, names_file, count))
+    return byte_image_data(name, splits[0], splits[1], class_names(folder, names_file, count),
+                           flip=config.flip)
 
 
 def load_cifar10(config: Cifar10Config) -> Data:
     """Load CIFAR-10's binary version (``data_batch_1..5.bin``, ``test_batch.bin``)."""
-    return load_layout(config.path, config.size, CIFAR10, "fine", "cifar10")
+    return load_layout(config, CIFAR10, "fine", "cifar10")
 
 
 def load_cifar100(config: Cifar100Config) -> Data:
     """Load CIFAR-100's binary version (``train.bin``, ``test.bin``) with fine or coarse labels."""
-    return load_layout(config.path, config.size, CIFAR100, config.labels, "cifar100")
+    return load_layout(config, CIFAR100, config.labels, "cifar100")

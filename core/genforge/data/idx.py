@@ -52,6 +52,9 @@ class MnistConfig(BaseModel):
     class_names: list[str] | None = Field(
         None, min_length=1, description="names of the classes, their count the number of classes; "
                                         "null: EMNIST's mapping file when there, else 0 to 9")
+    flip: bool = Field(False, description="mirror each training image left to right with "
+                                          "probability 1/2; off: a flipped digit or letter is wrong "
+                                          "(on suits Fashion-MNIST)")
 
 
 def read_idx(path: Path, dims: int, what: str) -> np.ndarray:
@@ -207,4 +210,5 @@ def load(config: MnistConfig) -> Data:
             x = np.ascontiguousarray(x.transpose(0, 2, 1))
         y = class_labels(y, labels, table, len(names), hint)
         splits[split] = (resized(torch.from_numpy(x)[:, None], config.size), torch.from_numpy(y))
-    return byte_image_data(prefix.rstrip("-") or "mnist", splits["train"], splits.get("test"), names)
+    return byte_image_data(prefix.rstrip("-") or "mnist", splits["train"], splits.get("test"), names,
+                           flip=config.flip)

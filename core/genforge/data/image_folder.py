@@ -32,6 +32,8 @@ class ImageFolderConfig(BaseModel):
                        description="folder of the decoded images' cache (read memory-mapped at later "
                                    "starts); 'auto': $XDG_CACHE_HOME/genforge/data or "
                                    "~/.cache/genforge/data; 'off': decode into memory at every start")
+    flip: bool = Field(False, description="mirror each training image left to right with "
+                                          "probability 1/2")
 
 
 def load(config: ImageFolderConfig) -> Data:
@@ -68,7 +70,7 @@ def load(config: ImageFolderConfig) -> Data:
     info = DataInfo(shape=shape, kind="image", value_range=(0.0, 1.0), num_classes=len(names),
                     class_names=names, num_train=len(train), num_test=len(test) if test is not None else 0,
                     name=Path(config.path).expanduser().resolve().name)
-    return Data(train=train, test=test, info=info)
+    return Data(train=train, test=test, info=info, flip=config.flip)
 
 
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray:

@@ -38,6 +38,8 @@ class NpzConfig(BaseModel):
     split_seed: int = Field(0, ge=0, description="seed of the train/held-out split")
     class_names: list[str] | None = Field(
         None, description="names of the classes; their count sets the number of classes")
+    flip: bool = Field(False, description="images: mirror each training image left to right with "
+                                          "probability 1/2")
 
     @field_validator("value_range")
     @classmethod
@@ -91,6 +93,8 @@ def load(config: NpzConfig) -> Data:
 
     kind: Literal["image", "vector"]
     if x.ndim == 2:
+        if config.flip:
+            raise DataError(f"data.flip = true: mirrors images, but {x_where} holds [N, D] vectors")
         kind = "vector"
         xf = x.astype(np.float32)
         _check_finite(xf, x_where)
@@ -143,7 +147,7 @@ def load(config: NpzConfig) -> Data:
     info = DataInfo(shape=tuple(int(s) for s in xf.shape[1:]), kind=kind, value_range=value_range,
                     num_classes=num_classes, class_names=class_names, num_train=len(train),
                     num_test=len(test) if test is not None else 0, name=path.stem)
-    return Data(train=train, test=test, info=info)
+    return Data(train=train, test=test, info=info, flip=config.flip)
 
 
 def _get(archive: np.lib.npyio.NpzFile, key: str, where: str, field: str) -> np.ndarray:

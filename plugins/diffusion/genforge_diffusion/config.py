@@ -5,9 +5,16 @@ One class for all four: a few options apply to one process only (their descripti
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 
 class DiffusionConfig(BaseModel):
@@ -18,10 +25,11 @@ class DiffusionConfig(BaseModel):
     arch: Literal["auto", "unet", "mlp"] = Field(
         "auto", description="auto: U-Net for square images and [C, L] signals (1-D convolutions), "
                             "MLP for vectors")
-    widths: list[int] = Field([32, 64], min_length=1, max_length=4,
-                              description="U-Net channels per resolution level, finest first; "
-                                          "each level after the first halves the image side "
-                                          "(the signal length)")
+    widths: Annotated[list[int], Field(min_length=1, max_length=4)] | Literal["auto"] = Field(
+        "auto", description="U-Net channels per resolution level (1 to 4), finest first; each level "
+                            "after the first halves the image side (the signal length). auto: "
+                            "[32, 64], and [32, 64, 128] for images of 24 px or more whose side "
+                            "divides by 4 (28x28 MNIST, 32x32 CIFAR)")
     blocks: int = Field(1, ge=1, le=4, description="U-Net residual blocks per level")
     attention: bool = Field(True, description="U-Net self-attention at the lowest resolution "
                                               "(at most 1,024 positions)")
@@ -47,9 +55,14 @@ class DiffusionConfig(BaseModel):
     time_sampling: Literal["uniform", "logit_normal"] = Field(
         "uniform", description="fm/cfm: training times s in (0, 1), uniform or logit-normal (SD3)")
 
-    @field_validator("widths")
+    @field_validator("widths", mode="wrap")
     @classmethod
-    def _positive(cls, widths: list[int]) -> list[int]:
-        if any(w <= 0 for w in widths):
-            raise ValueError(f"expected positive channel counts, got {widths}")
-        return widths
+    def _levels(cls, widths: object, handler: ValidatorFunctionWrapHandler) -> list[int] | Literal["auto"]:
+        """One message for both forms (not one per member of the union)."""
+        try:
+            value: list[int] | Literal["auto"] = handler(widths)
+        except ValidationError:
+            value = []
+        if value != "auto" and (not value or any(w <= 0 for w in value)):
+            raise ValueError("expected 'auto' or 1 to 4 positive channel counts, finest first")
+        return value

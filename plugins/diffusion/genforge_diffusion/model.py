@@ -8,6 +8,7 @@ export is that step network, and ``genforge_runtime`` runs the same sampler code
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from pydantic import BaseModel
@@ -20,14 +21,30 @@ from genforge_diffusion.objectives import diffusion_loss, drop_labels, flow_loss
 from genforge_diffusion.sampling import DiffusionSampling, FlowSampling
 from genforge_runtime.samplers import alphas_cumprod
 
+#: ``widths = "auto"``: images from this side up (and dividing by 4) get a third U-Net level.
+THIRD_LEVEL_FROM = 24
+
+
+def resolve_widths(widths: list[int] | Literal["auto"], info: DataInfo) -> list[int]:
+    """Turn ``auto`` into [32, 64], or [32, 64, 128] for images of ``THIRD_LEVEL_FROM`` px and more.
+
+    The third level brings 28x28 and 32x32 images to 7x7 and 8x8 at the lowest level: a
+    receptive field that spans the image, and attention over 49 or 64 positions, not 196 or 256.
+    """
+    if widths != "auto":
+        return list(widths)
+    side = info.shape[-1]
+    deep = info.kind == "image" and side >= THIRD_LEVEL_FROM and side % 4 == 0
+    return [32, 64, 128] if deep else [32, 64]
+
 
 def build_network(config: DiffusionConfig, info: DataInfo, time_scale: float, num_labels: int) -> nn.Module:
     """The U-Net (square images, ``[C, L]`` signals) or the MLP (vectors, or ``arch = "mlp"``)."""
     arch = config.arch if config.arch != "auto" else ("mlp" if info.kind == "vector" else "unet")
     shape = tuple(info.shape)
     if arch == "unet":
-        return UNet(shape, config.widths, config.blocks, config.attention, config.heads, config.groups,
-                    config.embed_dim, time_scale, num_labels)
+        return UNet(shape, resolve_widths(config.widths, info), config.blocks, config.attention,
+                    config.heads, config.groups, config.embed_dim, time_scale, num_labels)
     return MLP(math.prod(shape), config.hidden, config.layers, config.embed_dim, time_scale, num_labels)
 
 

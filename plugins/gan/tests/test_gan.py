@@ -40,6 +40,20 @@ def test_dcgan_at_64_pixels_is_the_reference_architecture():
     assert [m.out_channels for m in d_convs] == [64, 128, 256, 512, 1]
 
 
+@pytest.mark.parametrize(("shape", "g_widths", "d_widths", "first_side"), [
+    ((1, 28, 28), [128, 64, 1], [64, 128, 1], 7), ((3, 32, 32), [256, 128, 64, 3], [64, 128, 256, 1], 4)])
+@pytest.mark.parametrize("family", [GAN, CGAN])
+def test_the_defaults_build_the_standard_dcgan_for_mnist_and_cifar(family, shape, g_widths, d_widths,
+                                                                   first_side):
+    model = family(GANConfig(), DataInfo(shape=shape, kind="image", num_classes=10))
+    g_convs = [m for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [m.out_channels for m in g_convs] == g_widths and g_convs[0].kernel_size == (first_side,) * 2
+    d_convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in d_convs] == d_widths and d_convs[-1].kernel_size == (first_side,) * 2
+    labels = torch.arange(2) if model.conditional else None
+    assert model.generate(torch.randn(2, 100), labels).shape == (2, *shape)
+
+
 def test_rejects_unsupported_image_sizes():
     for size in (6, 18, 36):
         with pytest.raises(ValueError, match="DCGAN needs square images of 4 to 7 pixels doubled"):

@@ -83,9 +83,16 @@ class Gaussian(Observation):
 
 
 def resolve_likelihood(name: str, info: DataInfo) -> str:
-    """Turn ``auto`` into ``bernoulli`` for images and ``gaussian`` for vectors and signals."""
+    """Turn ``auto`` into ``bernoulli`` for grey images, ``bernoulli-continuous`` for colour ones
+    and ``gaussian`` for vectors and signals.
+
+    Binarising at 0.5 keeps a digit but leaves a colour photo eight colours; the continuous
+    targets keep its values, with the same (parameter-free) decoder output as before.
+    """
     if name == "auto":
-        return "bernoulli" if info.kind == "image" else "gaussian"
+        if info.kind != "image":
+            return "gaussian"
+        return "bernoulli" if info.shape[0] == 1 else "bernoulli-continuous"
     return name
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import nn
@@ -14,6 +15,8 @@ from genforge_vae.nets import Decoder, Encoder, build_conv, build_mlp, conv_dept
 
 #: ``arch = "auto"`` picks the MLP for images with at most this many pixels per channel.
 MLP_MAX_PIXELS = 16 * 16
+#: ``latent_dim = "auto"``: the latent size of colour images, and of everything else.
+COLOUR_LATENT, LATENT = 64, 16
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -62,6 +65,13 @@ def resolve_arch(arch: str, info: DataInfo) -> str:
     return arch
 
 
+def resolve_latent_dim(latent_dim: int | Literal["auto"], info: DataInfo) -> int:
+    """Turn ``auto`` into 64 for colour images (a 32x32 photo holds 3,072 values) and 16 otherwise."""
+    if latent_dim != "auto":
+        return latent_dim
+    return COLOUR_LATENT if info.kind == "image" and info.shape[0] > 1 else LATENT
+
+
 def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mean, exp(logvar)) summed over the last dimension."""
     return (-0.5 * ((z - mean) ** 2 * torch.exp(-logvar) + logvar + LOG_2PI)).sum(-1)
@@ -76,7 +86,7 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: VAEConfig, data_info: DataInfo) -> None:
         super().__init__(config, data_info)
-        self.latent_dim = config.latent_dim
+        self.latent_dim = resolve_latent_dim(config.latent_dim, data_info)
         k = data_info.num_classes if self.conditional else 0
         if self.conditional and k == 0:
             raise ValueError("cvae needs labelled data (the data source reports no classes)")
@@ -87,10 +97,10 @@ class VAE(GenerativeModel):
         emb = (LabelMap(k, config.embed_dim), LabelMap(k, config.embed_dim)) if k else None
         shape = tuple(data_info.shape)
         if self.arch == "conv":
-            self.encoder, self.decoder = build_conv(shape, config.latent_dim, config.hidden,
+            self.encoder, self.decoder = build_conv(shape, self.latent_dim, config.hidden,
                                                     config.width, emb)
         else:
-            self.encoder, self.decoder = build_mlp(shape, config.latent_dim, config.hidden,
+            self.encoder, self.decoder = build_mlp(shape, self.latent_dim, config.hidden,
                                                    config.layers, emb)
         # Optimisation steps taken; drives the KL warm-up and is saved with the weights.
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.int64))

@@ -40,6 +40,8 @@ def test_entry_module_does_not_import_torch():
     ({"gaussian_std": 0.0}, "model.gaussian_std = 0.0: input should be greater than 0"),
     ({"arch": "resnet"}, "model.arch = 'resnet'"),
     ({"hiden": 3}, "model.hiden: unknown key"),
+    ({"latent_dim": "big"}, "model.latent_dim = 'big': expected 'auto' or a positive integer"),
+    ({"latent_dim": 0}, "model.latent_dim = 0: expected 'auto' or a positive integer"),
 ])
 def test_bad_options_are_config_errors(tiny, override, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
@@ -78,6 +80,23 @@ def test_auto_likelihood_is_bernoulli_for_images_and_gaussian_for_vectors():
     assert image.observation.binarise
     assert vector.likelihood == "gaussian" and isinstance(vector.observation, Gaussian)
     assert not VAE(VAEConfig(likelihood="bernoulli-continuous"), DIGITS8).observation.binarise
+
+
+@pytest.mark.parametrize(("shape", "arch", "likelihood", "latent", "widths"), [
+    ((1, 8, 8), "mlp", "bernoulli", 16, []),  # the digits' defaults, as published
+    ((1, 16, 16), "mlp", "bernoulli", 16, []),
+    ((1, 28, 28), "conv", "bernoulli", 16, [32, 64]),  # MNIST: 28 -> 14 -> 7
+    ((3, 32, 32), "conv", "bernoulli-continuous", 64, [32, 64, 128]),  # CIFAR: 32 -> 16 -> 8 -> 4
+])
+@pytest.mark.parametrize("family", [VAE, CVAE])
+def test_the_defaults_follow_the_data_shape(family, shape, arch, likelihood, latent, widths):
+    model = family(VAEConfig(), DataInfo(shape=shape, kind="image", num_classes=10))
+    assert (model.arch, model.likelihood, model.latent_dim) == (arch, likelihood, latent)
+    assert model.encoder.head.out_features == 2 * latent
+    convs = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in convs] == widths
+    assert isinstance(model.observation, Bernoulli) and model.observation.binarise == (shape[0] == 1)
+    assert VAE(VAEConfig(latent_dim=5), DataInfo(shape=shape, kind="image")).latent_dim == 5
 
 
 def test_gaussian_variance_learned_is_a_parameter_and_fixed_is_not():
