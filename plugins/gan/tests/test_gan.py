@@ -14,7 +14,7 @@ from genforge import DataInfo
 from genforge.checkpoint import CONFIG
 from genforge_gan.config import GANConfig
 from genforge_gan.model import CGAN, GAN
-from genforge_gan.nets import dcgan_layout
+from genforge_gan.nets import conv_layout
 
 
 def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
@@ -24,7 +24,7 @@ def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
 @pytest.mark.parametrize(("size", "layout"), [(8, (4, 1)), (16, (4, 2)), (28, (7, 2)), (32, (4, 3)),
                                               (48, (6, 3)), (64, (4, 4))])
 def test_dcgan_adapts_to_image_size(size, layout):
-    assert dcgan_layout(size) == layout
+    assert conv_layout(size) == layout
     model = GAN(GANConfig(ngf=8, ndf=8, latent_dim=10), image_info(size, 3))
     x = model.sample(3, generator=torch.Generator().manual_seed(0))
     assert x.shape == (3, 3, size, size) and 0.0 <= x.min() and x.max() <= 1.0
