@@ -10,13 +10,13 @@ from torch import nn
 from genforge import LabelMap
 
 
-def dcgan_layout(size: int) -> tuple[int, int]:
+def conv_layout(size: int, arch: str = "DCGAN") -> tuple[int, int]:
     """(first side, stride-2 layers): ``size`` is a side of 4 to 7 doubled that often (28: 7, 2)."""
     start, depth = size, 0
     while start >= 8 and start % 2 == 0:
         start, depth = start // 2, depth + 1
     if depth == 0 or start > 7:
-        raise ValueError(f"DCGAN needs square images of 4 to 7 pixels doubled at least once "
+        raise ValueError(f"{arch} needs square images of 4 to 7 pixels doubled at least once "
                          f"(8, 12, 16, 24, 28, 32, 48, 64, ...), got {size}")
     return start, depth
 
@@ -80,7 +80,7 @@ class Discriminator(nn.Module):
 
 def dcgan_generator_body(in_dim: int, channels: int, size: int, ngf: int) -> nn.Sequential:
     """Transposed-conv stack from a ``[N, in_dim, 1, 1]`` input to ``[N, channels, size, size]``."""
-    start, depth = dcgan_layout(size)
+    start, depth = conv_layout(size)
     width = ngf * 2 ** (depth - 1)
     layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, width, start, 1, 0, bias=False),
                                nn.BatchNorm2d(width), nn.ReLU(True)]
@@ -97,7 +97,7 @@ def dcgan_discriminator_body(channels: int, size: int, ndf: int, norm: bool = Tr
 
     ``norm = False`` leaves out the BatchNorm layers (for spectral normalisation).
     """
-    start, depth = dcgan_layout(size)
+    start, depth = conv_layout(size)
     layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),
                                nn.LeakyReLU(0.2, inplace=True)]
     width = ndf

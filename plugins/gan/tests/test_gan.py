@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -11,10 +12,11 @@ import torch.nn.functional as F
 
 import genforge
 from genforge import DataInfo
-from genforge.checkpoint import CONFIG
+from genforge.checkpoint import CONFIG, SavedRun
 from genforge_gan.config import GANConfig
 from genforge_gan.model import CGAN, GAN
-from genforge_gan.nets import dcgan_layout
+from genforge_gan.nets import conv_layout
+from genforge_gan.objectives import discriminator_loss, lecam_penalty
 
 
 def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
@@ -24,7 +26,7 @@ def image_info(size: int, channels: int = 1, classes: int = 0) -> DataInfo:
 @pytest.mark.parametrize(("size", "layout"), [(8, (4, 1)), (16, (4, 2)), (28, (7, 2)), (32, (4, 3)),
                                               (48, (6, 3)), (64, (4, 4))])
 def test_dcgan_adapts_to_image_size(size, layout):
-    assert dcgan_layout(size) == layout
+    assert conv_layout(size) == layout
     model = GAN(GANConfig(ngf=8, ndf=8, latent_dim=10), image_info(size, 3))
     x = model.sample(3, generator=torch.Generator().manual_seed(0))
     assert x.shape == (3, 3, size, size) and 0.0 <= x.min() and x.max() <= 1.0
@@ -162,15 +164,101 @@ def test_checkpoints_from_before_an_option_existed_still_load_and_resume(tmp_pat
     run = genforge.train(cfg)
     config_file = run.checkpoint / CONFIG
     saved = json.loads(config_file.read_text())
-    for key in ("projection", "pack", "spectral_norm"):
+    older = ("projection", "pack", "spectral_norm", "loss", "gp", "r1", "r2", "reg_every", "lecam",
+             "diffaugment", "d_steps", "lr_g", "lr_d")  # options newer than the first release
+    for key in older:
         del saved["model"][key]
     config_file.write_text(json.dumps(saved))
-    assert genforge.load(run.out, device="cpu").model.discriminator.projection is None
+    loaded = genforge.load(run.out, device="cpu")
+    assert loaded.model.discriminator.projection is None and loaded.sample(3).shape == (3, 1, 8, 8)
     resumed = genforge.train({"out": str(run.out)}, resume=True, steps=3)
     assert resumed.config.model.projection is False and resumed.step == 3
     fresh = genforge.train({**cfg, "model": {k: v for k, v in cfg["model"].items() if k != "projection"},
                             "out": str(tmp_path / "new")})
     assert fresh.config.model.projection is True
+
+
+VECTORS = DataInfo(shape=(2,), kind="vector", value_range=None)
+
+
+@pytest.mark.parametrize("reg_every", [1, 3])
+def test_lazy_r1_runs_every_k_discriminator_steps_at_k_times_half_gamma(reg_every):
+    """The discriminator's loss is the objective plus ``gamma / 2 * k * E|grad D(x)|^2`` every k-th step."""
+    model = GAN(GANConfig(arch="mlp", hidden=8, layers=1, latent_dim=2, r1=2.0, reg_every=reg_every), VECTORS)
+    opts = model.configure_optimizers()
+    x = torch.randn(8, 2)
+    for step in range(4):
+        d, g = copy.deepcopy(model.discriminator), copy.deepcopy(model.generator)
+        torch.manual_seed(step)
+        fake = g(torch.randn(8, 2))
+        real_in = x.clone().requires_grad_(True)
+        real_scores = d(real_in)
+        expected = discriminator_loss("nonsaturating", real_scores, d(fake))
+        if step % reg_every == 0:
+            (grad,) = torch.autograd.grad(real_scores.sum(), real_in)
+            expected = expected + 0.5 * 2.0 * reg_every * grad.pow(2).sum(1).mean()
+        torch.manual_seed(step)
+        losses = model.train_step((x, None), opts)
+        assert losses["loss_d"].item() == pytest.approx(expected.item(), rel=1e-5)
+        assert int(model.d_updates) == step + 1
+
+
+def test_lecam_anchors_follow_the_scores_and_join_the_loss():
+    model = GAN(GANConfig(arch="mlp", hidden=8, layers=1, latent_dim=2, lecam=0.5), VECTORS)
+    x = torch.randn(8, 2)
+    d, g = copy.deepcopy(model.discriminator), copy.deepcopy(model.generator)
+    torch.manual_seed(0)
+    fake = g(torch.randn(8, 2))
+    real_scores, fake_scores = d(x), d(fake)
+    anchor_real, anchor_fake = 0.01 * real_scores.mean(), 0.01 * fake_scores.mean()  # from 0, decay 0.99
+    expected = (discriminator_loss("nonsaturating", real_scores, fake_scores)
+                + 0.5 * lecam_penalty(real_scores, fake_scores, anchor_real, anchor_fake))
+    torch.manual_seed(0)
+    losses = model.train_step((x, None), model.configure_optimizers())
+    assert model.lecam_real.item() == pytest.approx(anchor_real.item(), rel=1e-5)
+    assert model.lecam_fake.item() == pytest.approx(anchor_fake.item(), rel=1e-5)
+    assert losses["loss_d"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_separate_learning_rates_and_discriminator_steps_per_generator_step():
+    model = GAN(GANConfig(arch="mlp", hidden=8, latent_dim=2, lr=1e-3, lr_d=4e-4, d_steps=3), VECTORS)
+    opts = model.configure_optimizers()
+    assert opts["discriminator"].param_groups[0]["lr"] == 4e-4
+    assert opts["generator"].param_groups[0]["lr"] == 1e-3  # lr_g unset: lr
+    model.train_step((torch.randn(8, 2), None), opts)
+    model.train_step((torch.randn(8, 2), None), opts)
+    adam_steps = {name: {int(s["step"]) for s in opt.state.values()} for name, opt in opts.items()}
+    assert adam_steps == {"discriminator": {6}, "generator": {2}}
+
+
+def test_options_it_cannot_train_are_refused_in_one_line():
+    cases = [({"loss": "wasserstein"}, "model.loss = 'wasserstein': the critic must be Lipschitz"),
+             ({"projection": True}, "model.projection = true: scores labels, so it needs cgan")]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            GAN(GANConfig(ngf=8, ndf=8, **options), image_info(8))
+    GAN(GANConfig(ngf=8, ndf=8, loss="wasserstein", spectral_norm=True), image_info(8))  # Lipschitz by SN
+    with pytest.raises(genforge.ConfigError, match="model.loss = 'bce': input should be"):
+        genforge.train({"model": {"name": "gan", "loss": "bce"}}, steps=1)
+
+
+def test_resume_with_lecam_and_lazy_r1_is_exact_and_their_state_is_in_the_checkpoint(tmp_path):
+    model = {"name": "cgan", "ngf": 8, "ndf": 8, "latent_dim": 4, "lecam": 0.1, "r1": 1.0, "reg_every": 3,
+             "diffaugment": "translation"}
+
+    def config(out):
+        return {"model": model, "data": {"name": "digits", "size": 8}, "out": str(tmp_path / out),
+                "trainer": {"steps": 5, "batch_size": 16, "progress": False, "checkpoint_every": 2,
+                            "sample_every": 0, "lr_decay": "none"}}
+    whole = genforge.train(config("whole"))
+    genforge.train(config("parts"), steps=2)
+    resumed = genforge.train(config("parts"), resume=True)
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert whole.metrics == resumed.metrics
+    saved = SavedRun.open(whole.out).weights()
+    assert int(saved["d_updates"]) == 5 and saved["lecam_real"].item() != 0.0
+    assert torch.equal(saved["lecam_fake"], a["lecam_fake"])
 
 
 def digit_classifier():
