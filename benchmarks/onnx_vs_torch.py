@@ -6,9 +6,9 @@ weights), exports with genforge-onnx, then times, alternating in one process:
 
   torch eager   the exported module under torch.inference_mode, z drawn with torch.randn
   raw ORT       the sampler's own InferenceSession.run on pre-drawn inputs (no sampler overhead)
-  runtime       genforge_runtime.Sampler.sample(n): draws z (and labels) from the streams it
-                keeps for unseeded calls, validates, runs
-  runtime seed  the same with sample(n, seed=i): builds the seed's streams on every call
+  runtime       genforge_runtime.Sampler.sample(n): takes a fresh seed from the OS, computes z
+                (and labels) by the noise contract, validates, runs
+  runtime seed  the same with sample(n, seed=i)
 
 With CUDA (torch.cuda and onnxruntime-gpu both usable) it adds the CUDA provider in fp32
 and fp16 against PyTorch CUDA eager; both sides then copy the samples back to the host.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from genforge_runtime import noise as spec
@@ -33,13 +34,15 @@ def _mulhilo(a: torch.Tensor, halves: torch.Tensor) -> tuple[torch.Tensor, torch
 
 def philox(counters: torch.Tensor, seed: int) -> torch.Tensor:
     """Philox4x32-10 of ``counters`` (int64 ``[4, m]``, words below 2**32) under the key of ``seed``."""
-    keys = torch.tensor(spec.round_keys(seed) + [(0, 0)], dtype=torch.int64, device=counters.device)
+    keys = torch.zeros(spec.ROUNDS + 1, 2, 1, dtype=torch.int64)  # after the last round, no key
+    keys[: spec.ROUNDS, :, 0] = torch.from_numpy(spec.round_keys(seed).astype(np.int64))
+    keys = keys.to(counters.device)
     halves = torch.tensor(_HALVES, dtype=torch.int64, device=counters.device)
-    a, b = counters[0::2], counters[1::2] ^ keys[0, :, None]  # (c0, c2), (c1 ^ k0, c3 ^ k1)
+    a, b = counters[0::2], counters[1::2] ^ keys[0]  # (c0, c2), (c1 ^ k0, c3 ^ k1)
     for r in range(spec.ROUNDS):
         lo, hi = _mulhilo(a, halves)
         a = hi.flip(0) ^ b  # (hi(M1 c2) ^ c1 ^ k0, hi(M0 c0) ^ c3 ^ k1)
-        b = lo.flip(0) ^ keys[r + 1, :, None]  # (lo(M1 c2), lo(M0 c0)), xor-ed with the next key
+        b = lo.flip(0) ^ keys[r + 1]  # (lo(M1 c2), lo(M0 c0)), xor-ed with the next key
     return torch.stack([a[0], b[0], a[1], b[1]])
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import sys
 
 import numpy as np
 
@@ -35,43 +36,56 @@ ROUNDS = 10
 TWO_PI = 2.0 * math.pi
 
 _M = np.array(MULTIPLIERS, dtype=np.uint64)[:, None]
+_WEYL_STEPS = np.arange(ROUNDS, dtype=np.uint64)[:, None] * np.array(WEYL, dtype=np.uint64)
+#: where a uint64's low and high words lie in its two uint32 halves
+_LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 
 
-def round_keys(seed: int) -> list[tuple[int, int]]:
-    """The key of each of the 10 rounds: ``(seed mod 2**32, seed >> 32)`` plus ``r`` times the Weyl pair."""
-    k0, k1 = seed & MASK, seed >> 32
-    return [((k0 + r * WEYL[0]) & MASK, (k1 + r * WEYL[1]) & MASK) for r in range(ROUNDS)]
+def round_keys(seed: int) -> np.ndarray:
+    """The key of each of the 10 rounds, ``(seed mod 2**32, seed >> 32)`` plus ``r`` times the Weyl
+    pair, mod 2**32: uint32 ``[10, 2]``."""
+    key = np.array([seed & MASK, seed >> 32], dtype=np.uint64)
+    return ((key + _WEYL_STEPS) & np.uint64(MASK)).astype(np.uint32)
 
 
 def philox(counters: np.ndarray, seed: int) -> np.ndarray:
     """Philox4x32-10 of ``counters`` (``[4, m]``, words below 2**32) under the key of ``seed`` (uint32).
 
-    Vectorised over blocks: the multiplied words ``(c0, c2)`` are one ``[2, m]`` array, the others
-    ``(c1, c3)`` another, kept xor-ed with the round's key, so a round is four numpy operations.
+    Vectorised over blocks, three numpy operations a round: the multiplied words ``(c0, c2)`` are
+    the low halves of a uint64 ``[2, m]`` array, multiplied in place of the two 32x32-bit
+    products; their high and low words are read through uint32 views of the product.
     """
+    m = np.shape(counters)[1]
     c = np.asarray(counters, dtype=np.uint32)
-    keys = np.array([*round_keys(seed), (0, 0)], dtype=np.uint64)[:, :, None]  # [round, (k0, k1), 1]
-    a = np.ascontiguousarray(c[0::2])  # (c0, c2)
-    b = c[1::2] ^ keys[0].astype(np.uint32)  # (c1 ^ k0, c3 ^ k1)
-    product, high = np.empty(a.shape, dtype=np.uint64), np.empty_like(a)
+    # constants as whole [2, m] arrays: a ufunc broadcasting a column costs more than the copy
+    keys = np.zeros((ROUNDS + 1, 2, m), dtype=np.uint32)  # after the last round, no key
+    keys[:ROUNDS] = round_keys(seed)[:, :, None]
+    multipliers = np.repeat(_M, m, axis=1)
+    a = np.zeros((2, m), dtype=np.uint64)
+    a_words = a.view(np.uint32)[:, _LOW::2]  # (c0, c2): the high halves stay 0
+    a_words[...] = c[0::2]
+    b = c[1::2] ^ keys[0]  # (c1, c3), xor-ed with the round's key
+    product = np.empty((2, m), dtype=np.uint64)
+    halves = product.view(np.uint32)[::-1]  # rows (M1 c2, M0 c0)
+    low, high = halves[:, _LOW::2], halves[:, _HIGH::2]
     for r in range(ROUNDS):
-        np.multiply(a, _M, out=product)  # (M0 c0, M1 c2), below 2**64
-        np.right_shift(product, np.uint64(32), out=high, casting="same_kind")
-        np.bitwise_xor(high[::-1], b, out=a)  # (hi(M1 c2) ^ c1 ^ k0, hi(M0 c0) ^ c3 ^ k1)
-        # (lo(M1 c2), lo(M0 c0)) ^ the next round's key: the cast to uint32 keeps the low word
-        np.bitwise_xor(product[::-1], keys[r + 1], out=b, casting="same_kind")
-    out = np.empty((4, a.shape[1]), dtype=np.uint32)
-    out[0::2], out[1::2] = a, b
+        np.multiply(a, multipliers, out=product)  # (M0 c0, M1 c2), below 2**64
+        np.bitwise_xor(high, b, out=a_words)  # (hi(M1 c2) ^ c1 ^ k0, hi(M0 c0) ^ c3 ^ k1)
+        np.bitwise_xor(low, keys[r + 1], out=b)  # (lo(M1 c2), lo(M0 c0)) ^ the next round's key
+    out = np.empty((4, m), dtype=np.uint32)
+    out[0::2], out[1::2] = a_words, b
     return out
 
 
 def blocks(seed: int, stream: int, first: int, count: int) -> np.ndarray:
     """The words of blocks ``first .. first + count - 1`` of ``stream``: ``[4, count]`` uint32."""
-    index = np.arange(first, first + count, dtype=np.uint64)
-    counters = np.empty((4, count), dtype=np.uint32)
-    counters[0] = index & np.uint64(MASK)
-    counters[1] = index >> np.uint64(32)
-    counters[2], counters[3] = stream, 0
+    counters = np.zeros((4, count), dtype=np.uint32)
+    if first + count <= MASK + 1:
+        counters[0] = np.arange(first, first + count, dtype=np.uint32)
+    else:
+        index = np.arange(first, first + count, dtype=np.uint64)
+        counters[0], counters[1] = index & np.uint64(MASK), index >> np.uint64(32)
+    counters[2] = stream
     return philox(counters, seed)
 
 
@@ -95,7 +109,7 @@ def words(seed: int, stream: int, start: int, count: int) -> np.ndarray:
 
 def unit(w: np.ndarray) -> np.ndarray:
     """``(w + 0.5) * 2**-32``: float64 in (0, 1), exact (the uniform the other draws start from)."""
-    return w.astype(np.float64) * 2.0**-32 + 2.0**-33
+    return np.multiply(w, 2.0**-32, dtype=np.float64) + 2.0**-33
 
 
 def unit32(w: np.ndarray) -> np.ndarray:
