@@ -1,6 +1,7 @@
 // genforge noise contract, version 2 (docs/noise.md): Philox4x32-10 draws, as genforge_runtime.noise.
 // Value i of stream s of seed S: lane i % 4 of the block with key (S mod 2^32, S >> 32) and
-// counter (b mod 2^32, b / 2^32, s, 0), b = floor(i / 4). Seeds are BigInts (or safe integers).
+// counter (b mod 2^32, b / 2^32, s, 0), b = floor(i / 4). Seeds are BigInts (or safe integers)
+// from 0 to 2^64 - 1, streams from 0 to 2^32 - 1, indices safe integers (below 2^53).
 export const VERSION = 2;
 export const LABELS_STREAM = 0, LATENT_STREAM = 1, FIRST_STEP_STREAM = 2;
 const M = [0xd2511f53, 0xcd9e8d57], W = [0x9e3779b9, 0xbb67ae85], TWO_PI = 2 * Math.PI;
@@ -26,7 +27,9 @@ export function philox(counter, key) {
 
 // values start .. start + count - 1 of a stream, each f(words of its block, lane)
 function draw(seed, stream, start, count, out, f) {
-  const s = BigInt(seed), key = [Number(s & 0xffffffffn), Number((s >> 32n) & 0xffffffffn)];
+  const s = BigInt(seed), key = [Number(s & 0xffffffffn), Number(s >> 32n)];
+  if (s < 0n || s >> 64n || !(stream >= 0 && stream < 2 ** 32 && Number.isSafeInteger(start + count)))
+    throw new RangeError(`seed ${seed}, stream ${stream}, values ${start} to ${start + count}: out of range`);
   for (let i = start; i < start + count; ) {
     const b = Math.floor(i / 4), w = philox([b % 2 ** 32, Math.floor(b / 2 ** 32), stream, 0], key);
     for (let lane = i - 4 * b; lane < 4 && i < start + count; lane++, i++) out[i - start] = f(w, lane);
