@@ -3,16 +3,16 @@
 docs/noise.md specifies the contract; ``genforge_runtime.noise`` is its numpy implementation and
 owns the streams (a request's seed and how far each stream has been read). This module
 computes the same words and draws with int64 and float64 tensor operations on any device, so
-a sampler on a GPU gets its noise without a copy from the host: each 32x32-bit product of
+a sampler on a GPU gets its noise with no copy from the host: each 32x32-bit product of
 Philox is taken in 16-bit halves, so no intermediate leaves int64's range. The results equal
-numpy's bit for bit (``tests/test_noise_contract.py``).
+numpy's bit for bit (``tests/test_noise_torch.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
-import numpy as np
 import torch
 
 from genforge_runtime import noise as spec
@@ -20,8 +20,12 @@ from genforge_runtime.noise import LABELS_STREAM, LATENT_STREAM, NoiseStreams
 
 __all__ = ["DeviceStreams", "blocks", "gumbel", "labels", "normals", "philox", "uniforms"]
 
-#: each multiplier's (low, high) 16-bit halves, per multiplied word: [2, 2, 1]
-_HALVES = [[[m & 0xFFFF], [m >> 16]] for m in spec.MULTIPLIERS]
+@functools.cache
+def _halves(device: torch.device) -> torch.Tensor:
+    """Each multiplier's (low, high) 16-bit halves, per multiplied word: int64 ``[2, 2, 1]`` on ``device``
+    (copied there once per process)."""
+    halves = [[[m & 0xFFFF], [m >> 16]] for m in spec.MULTIPLIERS]
+    return torch.tensor(halves, dtype=torch.int64, device=device)
 
 
 def _mulhilo(a: torch.Tensor, halves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,12 +36,18 @@ def _mulhilo(a: torch.Tensor, halves: torch.Tensor) -> tuple[torch.Tensor, torch
     return s & spec.MASK, (high >> 16) + (s >> 32)
 
 
+def round_keys(seed: int, device: torch.device) -> torch.Tensor:
+    """``genforge_runtime.noise.round_keys`` and a last row of zeros (after the last round, no key):
+    int64 ``[11, 2, 1]``, computed on ``device`` from Python numbers (no copy from the host)."""
+    r = torch.arange(spec.ROUNDS + 1, dtype=torch.int64, device=device)
+    k0 = (r * spec.WEYL[0] + (seed & spec.MASK)) & spec.MASK
+    k1 = (r * spec.WEYL[1] + (seed >> 32)) & spec.MASK
+    return (torch.stack([k0, k1], dim=1) * (r < spec.ROUNDS)[:, None]).unsqueeze(-1)
+
+
 def philox(counters: torch.Tensor, seed: int) -> torch.Tensor:
     """Philox4x32-10 of ``counters`` (int64 ``[4, m]``, words below 2**32) under the key of ``seed``."""
-    keys = torch.zeros(spec.ROUNDS + 1, 2, 1, dtype=torch.int64)  # after the last round, no key
-    keys[: spec.ROUNDS, :, 0] = torch.from_numpy(spec.round_keys(seed).astype(np.int64))
-    keys = keys.to(counters.device)
-    halves = torch.tensor(_HALVES, dtype=torch.int64, device=counters.device)
+    keys, halves = round_keys(seed, counters.device), _halves(counters.device)
     a, b = counters[0::2], counters[1::2] ^ keys[0]  # (c0, c2), (c1 ^ k0, c3 ^ k1)
     for r in range(spec.ROUNDS):
         lo, hi = _mulhilo(a, halves)
