@@ -36,30 +36,49 @@ ROUNDS = 10
 TWO_PI = 2.0 * math.pi
 
 _M = np.array(MULTIPLIERS, dtype=np.uint64)[:, None]
-_WEYL_STEPS = np.arange(ROUNDS, dtype=np.uint64)[:, None] * np.array(WEYL, dtype=np.uint64)
 #: where a uint64's low and high words lie in its two uint32 halves
 _LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 
 
-def round_keys(seed: int) -> np.ndarray:
-    """The key of each of the 10 rounds, ``(seed mod 2**32, seed >> 32)`` plus ``r`` times the Weyl
-    pair, mod 2**32: uint32 ``[10, 2]``."""
-    key = np.array([seed & MASK, seed >> 32], dtype=np.uint64)
-    return ((key + _WEYL_STEPS) & np.uint64(MASK)).astype(np.uint32)
+def round_keys(seed: int) -> list[tuple[int, int]]:
+    """The key of each of the 10 rounds: ``(seed mod 2**32, seed >> 32)`` plus ``r`` times the Weyl pair."""
+    k0, k1 = seed & MASK, seed >> 32
+    return [((k0 + r * WEYL[0]) & MASK, (k1 + r * WEYL[1]) & MASK) for r in range(ROUNDS)]
 
 
 def philox(counters: np.ndarray, seed: int) -> np.ndarray:
-    """Philox4x32-10 of ``counters`` (``[4, m]``, words below 2**32) under the key of ``seed`` (uint32).
-
-    Vectorised over blocks, three numpy operations a round: the multiplied words ``(c0, c2)`` are
-    the low halves of a uint64 ``[2, m]`` array, multiplied in place of the two 32x32-bit
-    products; their high and low words are read through uint32 views of the product.
-    """
-    m = np.shape(counters)[1]
+    """Philox4x32-10 of ``counters`` (``[4, m]``, words below 2**32) under the key of ``seed`` (uint32)."""
     c = np.asarray(counters, dtype=np.uint32)
+    return _philox_lanes(c, seed) if c.shape[1] <= FEW_BLOCKS else _philox_arrays(c, seed)
+
+
+#: up to this many blocks, Python integers compute Philox faster than numpy's per-call cost allows
+FEW_BLOCKS = 64
+
+
+def _philox_lanes(c: np.ndarray, seed: int) -> np.ndarray:
+    """``philox`` for a few blocks: each word of every block in a 64-bit lane of one Python integer, so
+    one integer operation serves all blocks (a product of two words stays inside its lane)."""
+    m = c.shape[1]
+    c0, c1, c2, c3 = (int.from_bytes(row.tobytes(), "little") for row in c.astype("<u8"))
+    ones = ((1 << 64 * m) - 1) // ((1 << 64) - 1)  # 1 in every lane
+    low = MASK * ones
+    for k0, k1 in round_keys(seed):
+        p0, p1 = c0 * MULTIPLIERS[0], c2 * MULTIPLIERS[1]
+        c0, c1, c2, c3 = (((p1 >> 32) & low) ^ c1 ^ k0 * ones, p1 & low,
+                          ((p0 >> 32) & low) ^ c3 ^ k1 * ones, p0 & low)
+    words = b"".join(w.to_bytes(8 * m, "little") for w in (c0, c1, c2, c3))
+    return np.frombuffer(words, dtype="<u8").reshape(4, m).astype(np.uint32)
+
+
+def _philox_arrays(c: np.ndarray, seed: int) -> np.ndarray:
+    """``philox`` vectorised over many blocks, three numpy operations a round: the multiplied words
+    ``(c0, c2)`` are the low halves of a uint64 ``[2, m]`` array, multiplied in place of the two
+    32x32-bit products; their high and low words are read through uint32 views of the product."""
+    m = c.shape[1]
     # constants as whole [2, m] arrays: a ufunc broadcasting a column costs more than the copy
     keys = np.zeros((ROUNDS + 1, 2, m), dtype=np.uint32)  # after the last round, no key
-    keys[:ROUNDS] = round_keys(seed)[:, :, None]
+    keys[:ROUNDS] = np.array(round_keys(seed), dtype=np.uint32)[:, :, None]
     multipliers = np.repeat(_M, m, axis=1)
     a = np.zeros((2, m), dtype=np.uint64)
     a_words = a.view(np.uint32)[:, _LOW::2]  # (c0, c2): the high halves stay 0
@@ -126,8 +145,9 @@ def normals(seed: int, stream: int, start: int, count: int) -> np.ndarray:
     """Float32 standard normals by Box-Muller in float64: lanes ``(0, 1)`` and ``(2, 3)`` of a block are
     ``r cos(t), r sin(t)`` with ``r = sqrt(-2 log(unit(w_even)))``, ``t = 2 pi unit(w_odd)``."""
     w, at = _blocks_of(seed, stream, start, count)
-    r = np.sqrt(np.log(unit(w[0::2])) * -2.0)  # words 0 and 2
-    t = unit(w[1::2]) * TWO_PI  # words 1 and 3
+    u = unit(w)
+    r = np.sqrt(np.log(u[0::2]) * -2.0)  # words 0 and 2
+    t = u[1::2] * TWO_PI  # words 1 and 3
     pairs = np.empty((w.shape[1], 2, 2), dtype=np.float32)  # [block, pair, (cos, sin)]
     pairs[:, :, 0] = (r * np.cos(t)).T
     pairs[:, :, 1] = (r * np.sin(t)).T

@@ -53,7 +53,15 @@ def test_the_generator_is_random123s_philox4x32_10(ref):
     for counter, key, want in rows:
         c, k, w = ([int(x, 16) for x in cell.split()] for cell in (counter, key, want))
         assert ref["philox4x32_10"](c, k) == tuple(w)
-        assert nz.philox(np.array(c)[:, None], k[0] | k[1] << 32)[:, 0].tolist() == w
+        for philox in (nz._philox_lanes, nz._philox_arrays):  # a few blocks, many blocks
+            assert philox(np.array(c, dtype=np.uint32)[:, None], k[0] | k[1] << 32)[:, 0].tolist() == w
+
+
+def test_the_two_ways_of_computing_philox_agree_around_their_threshold():
+    counters = np.random.default_rng(0).integers(0, 2**32, (4, 2 * nz.FEW_BLOCKS + 1), dtype=np.uint32)
+    for m in (1, 2, nz.FEW_BLOCKS, nz.FEW_BLOCKS + 1, 2 * nz.FEW_BLOCKS + 1):
+        np.testing.assert_array_equal(nz._philox_lanes(counters[:, :m], 2**64 - 5),
+                                      nz._philox_arrays(counters[:, :m], 2**64 - 5))
 
 
 def test_numpy_gives_the_pages_test_vectors(ref):
