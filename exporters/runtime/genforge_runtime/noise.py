@@ -8,7 +8,7 @@ block with key ``(seed mod 2**32, seed >> 32)`` and counter ``(b mod 2**32, b >>
 ``shape`` takes the next ``n * prod(shape)`` values of its stream in sample order, so drawing
 batch after batch gives exactly the rows of one draw: the samples of a seed depend on neither
 the batch size nor the device. ``genforge.noise`` computes the same values with torch on the
-model's device, ``js/noise.mjs`` in JavaScript.
+model's device, ``noise.mjs`` beside this module in JavaScript.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ ROUNDS = 10
 TWO_PI = 2.0 * math.pi
 
 _M = np.array(MULTIPLIERS, dtype=np.uint64)[:, None]
+#: up to this many blocks, Python integers compute Philox faster than numpy's per-call cost allows
+FEW_BLOCKS = 64
 #: where a uint64's low and high words lie in its two uint32 halves
 _LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 
@@ -50,10 +52,6 @@ def philox(counters: np.ndarray, seed: int) -> np.ndarray:
     """Philox4x32-10 of ``counters`` (``[4, m]``, words below 2**32) under the key of ``seed`` (uint32)."""
     c = np.asarray(counters, dtype=np.uint32)
     return _philox_lanes(c, seed) if c.shape[1] <= FEW_BLOCKS else _philox_arrays(c, seed)
-
-
-#: up to this many blocks, Python integers compute Philox faster than numpy's per-call cost allows
-FEW_BLOCKS = 64
 
 
 def _philox_lanes(c: np.ndarray, seed: int) -> np.ndarray:
