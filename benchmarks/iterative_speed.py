@@ -8,7 +8,7 @@ process:
   torch eager   genforge.load(run).sample(n, seed=i): the family's loop in PyTorch
   runtime       genforge_runtime.load(file).sample(n, seed=i): the same sampler, one
                 session call per network call (with guidance one call at twice the batch),
-                step noise drawn on a worker thread
+                step noise computed by the noise contract before each call
 
 and prints samples/s at each batch size and the runtime over torch eager.
 

@@ -8,8 +8,8 @@ size beside the weights'. Then it times, alternating in one process at batch 64:
   session.run   one call of the step graph on prepared inputs (x, t, labels, aux, coef):
                 the network and the sampler's update after it (the exported graph holds both)
   ddpm          genforge_runtime's sample(64, steps=S, sampler="ddpm") divided by S: the
-                session calls plus the step's noise (a fresh float32 normal per value, drawn
-                by the seed contract, on a second thread while the graph runs)
+                session calls plus the step's noise (a fresh float32 normal per value,
+                computed by the noise contract before each call)
   dpmpp_2m      the same with DPM-Solver++(2M), which draws no noise
 
 and prints each over session.run (the loop's overhead) as the median of the rounds'

@@ -89,7 +89,7 @@ def wheel(wheelhouse: Path, distribution: str) -> Path:
 def core_venv(tmp_path_factory, wheelhouse) -> Path:
     """A fresh virtualenv outside the repository with torch (pinned) and the core's wheels only.
 
-    The core's wheels are genforge and genforge-runtime (its numpy-only seed contract,
+    The core's wheels are genforge and genforge-runtime (its numpy-only noise contract,
     samplers and pictures), given as files so that no other distribution of those names
     can be chosen. Tests install plugins into it (test_install, test_catalogue,
     test_scaffold); each installs a different distribution, so their order does not matter.

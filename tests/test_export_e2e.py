@@ -44,7 +44,7 @@ def test_export_then_run_with_the_runtime_cli(tmp_path):
     assert done.returncode == 0 and png.stat().st_size > 0, done.stderr
 
     loaded = genforge.load(tmp_path / "run", device="cpu")
-    want = loaded.sample(20, labels=[3] * 10 + [7] * 10, seed=1).numpy()  # one seed contract
+    want = loaded.sample(20, labels=[3] * 10 + [7] * 10, seed=1).numpy()  # one noise contract
     np.testing.assert_allclose(np.load(npy), want, rtol=0, atol=1e-4)
 
     done = cli("-m", "genforge_runtime.cli", str(model), "-n", "4", "--labels", "10", "--out", str(npy))

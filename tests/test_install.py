@@ -126,6 +126,13 @@ def test_wheels_carry_license_classifiers_urls_and_absolute_links_and_pass_twine
     run([sys.executable, "-m", "twine", "check", "--strict", *map(str, wheels)])
 
 
+def test_the_runtime_wheel_carries_the_javascript_noise_module(wheelhouse):
+    (path,) = wheelhouse.glob("genforge_runtime-*.whl")
+    with zipfile.ZipFile(path) as whl:
+        shipped = whl.read("genforge_runtime/noise.mjs")
+    assert shipped == (ROOT / "exporters" / "runtime" / "genforge_runtime" / "noise.mjs").read_bytes()
+
+
 def test_absolute_links_of_the_long_descriptions_name_files_that_exist():
     for readme in [ROOT / "README.md", *ROOT.glob("*/*/README.md")]:
         for target in LINK.findall(readme.read_text()):

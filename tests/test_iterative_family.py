@@ -71,7 +71,7 @@ def test_iterate_refuses_to_invent_noise():
                 torch.tensor([0, 1]), None, shape=(2,), value_range=None)
 
 
-def test_step_noise_is_the_seed_contracts_step_streams_batch_by_batch():
+def test_step_noise_is_the_noise_contracts_step_streams_batch_by_batch():
     from genforge import StepNoise
     from genforge_runtime.noise import NoiseStreams
 

@@ -1,4 +1,4 @@
-"""One seed contract: `genforge sample --seed 3` and `genforge-run --seed 3` give the same samples.
+"""One noise contract: `genforge sample --seed 3` and `genforge-run --seed 3` give the same samples.
 
 Every first-party family and the test iterative family are trained briefly, sampled by the
 genforge CLI (PyTorch), exported, and sampled by genforge-run in a subprocess in which

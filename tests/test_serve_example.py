@@ -73,7 +73,7 @@ def test_200_requests_from_8_threads_get_the_png_of_their_seed(server, tiny_onnx
     ("/sample?n=257", 400, "n 257: expected 1 to 256"),
     ("/sample?n=x", 400, "n 'x': expected an integer"),
     ("/sample?labels=1,y", 400, "labels 'y': expected an integer"),
-    ("/sample?seed=-1", 400, "seed: expected a non-negative integer or None, got -1"),
+    ("/sample?seed=-1", 400, "seed: expected an integer from 0 to 2**64-1 or None, got -1"),
     ("/sample?n=2&labels=12", 400, "labels: expected class indices in [0, 9], got [12]"),
     ("/sample?steps=3", 400, "steps: unknown parameter; expected n, labels, seed"),
     ("/grid", 404, "not found: GET /sample?n=8&labels=3&seed=0"),

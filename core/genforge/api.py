@@ -20,6 +20,7 @@ from genforge.config import ResolvedConfig, RunConfig, build_raw, merge_under, r
 from genforge.data.info import DataInfo
 from genforge.errors import CheckpointError
 from genforge.model import GenerativeModel
+from genforge.noise import DeviceStreams
 from genforge.plugins import Plugins, canonical, default_plugins, qualified, split_name
 from genforge.sample_options import checked_for, with_changes
 from genforge.sampling import StepNoise
@@ -155,12 +156,12 @@ class LoadedModel:
             raise ValueError("a class sweep needs a conditional model")
         k = self.info.num_classes
         streams = NoiseStreams(seed)
-        z = torch.from_numpy(streams.latents(n_styles, self.model.latent_dim)).repeat_interleave(k, 0)
-        labels = torch.arange(k).repeat(n_styles)
+        z = DeviceStreams(streams, self.device).latents(n_styles, self.model.latent_dim)
+        z = z.repeat_interleave(k, 0)
+        labels = torch.arange(k, device=self.device).repeat(n_styles)
         noise = StepNoise(streams, n_styles, tuple(self.info.shape), self.device, repeat=k)
         self.model.eval()
-        return self.model.generate_with(z.to(self.device), labels.to(self.device), noise,
-                                        self.model.sampler_options).float().cpu()
+        return self.model.generate_with(z, labels, noise, self.model.sampler_options).float().cpu()
 
 
 def load(checkpoint: str | Path, device: str = "auto", plugins: Plugins | None = None,

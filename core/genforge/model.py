@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from genforge.data.info import DataInfo
 from genforge.distributed import prepare_backward
+from genforge.noise import DeviceStreams
 from genforge.sampling import StepNoise, seed_of
 from genforge_runtime.noise import NoiseStreams
 
@@ -141,7 +142,7 @@ class GenerativeModel(nn.Module):
     ) -> torch.Tensor:
         """Draw ``n`` samples (eval mode, no grad); ``labels`` default to random classes.
 
-        The draws follow the seed contract (``genforge_runtime.noise``) for ``seed``, or for
+        The draws follow the noise contract (``genforge_runtime.noise``) for ``seed``, or for
         a seed drawn from ``generator``: the same samples on every device and batch size,
         and the same as ``genforge_runtime`` gives for that seed. ``options`` replace the
         model's ``sampler_options`` for this call.
@@ -175,17 +176,18 @@ class GenerativeModel(nn.Module):
         self.eval()
         try:
             dev = self.device
+            draws = DeviceStreams(streams, dev)
             for start in range(0, n, size):
                 rows = min(size, n - start)
                 if y is not None:
-                    yb = y.expand(rows) if one else y[start : start + rows]
+                    yb = (y.expand(rows) if one else y[start : start + rows]).to(dev)
                 elif self.conditional:
-                    yb = torch.from_numpy(streams.labels(rows, self.data_info.num_classes))
+                    yb = draws.labels(rows, self.data_info.num_classes)
                 else:
                     yb = None
-                z = torch.from_numpy(streams.latents(rows, self.latent_dim)).to(dev)
+                z = draws.latents(rows, self.latent_dim)
                 noise = StepNoise(streams, rows, tuple(self.data_info.shape), dev)
-                yield self.generate_with(z, yb.to(dev) if yb is not None else None, noise, opts)
+                yield self.generate_with(z, yb, noise, opts)
         finally:
             self.train(was_training)
 

@@ -1,8 +1,8 @@
-"""The torch side of sampling: the seed contract's draws as tensors, and the shared samplers' loop.
+"""The torch side of sampling: the noise contract's per-step draws, and the shared samplers' loop.
 
-The draws themselves (streams, order, dtypes) are defined once in
-``genforge_runtime.noise`` and the samplers once in ``genforge_runtime.samplers``; this
-module only moves them onto the model's device, so that ``genforge sample`` and
+The draws themselves (streams, order, dtypes) are defined once by the noise contract
+(``genforge_runtime.noise``, computed on the model's device by ``genforge.noise``) and the
+samplers once in ``genforge_runtime.samplers``, so that ``genforge sample`` and
 ``genforge-run`` give the same samples for a seed.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from pydantic import BaseModel
 
+from genforge.noise import DeviceStreams
 from genforge.sample_options import settings_of
 from genforge_runtime import samplers
 from genforge_runtime.noise import NoiseStreams
@@ -29,14 +30,14 @@ StepNetwork = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torc
 
 
 def seed_of(generator: torch.Generator | None) -> int | None:
-    """The request seed a torch generator stands for (one 63-bit draw), or ``None`` for fresh entropy."""
+    """The request seed a torch generator stands for (one 63-bit draw), or ``None`` for a fresh seed."""
     if generator is None:
         return None
     return int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
 
 
 class StepNoise:
-    """The per-step noise of one batch of a sampling request, on the model's device.
+    """The per-step noise of one batch of a sampling request, computed on the model's device.
 
     ``draw(j)`` is step ``j``'s noise (stream ``2 + j`` of the request's seed), ``next()``
     the next step's; rows are this batch's samples, so batches give the rows of one draw.
@@ -45,11 +46,12 @@ class StepNoise:
     def __init__(self, streams: NoiseStreams, rows: int, shape: tuple[int, ...], device: torch.device,
                  repeat: int = 1) -> None:
         self.streams, self.rows, self.shape, self.device, self.repeat = streams, rows, shape, device, repeat
+        self._draws = DeviceStreams(streams, device)
         self._next = 0
 
     def draw(self, j: int, shape: tuple[int, ...] | None = None) -> torch.Tensor:
         """Step ``j``'s noise, float32 ``[rows, *shape]`` (default shape: the samples')."""
-        x = torch.from_numpy(self.streams.step(j, (self.rows, *(shape or self.shape)))).to(self.device)
+        x = self._draws.step(j, (self.rows, *(shape or self.shape)))
         return x.repeat_interleave(self.repeat, 0) if self.repeat > 1 else x
 
     def next(self, shape: tuple[int, ...] | None = None) -> torch.Tensor:
@@ -75,8 +77,6 @@ def iterate(process: Process, options: BaseModel, z: torch.Tensor, network: Step
                              "(null label); use 0")
         both = torch.cat([labels, torch.full_like(labels, null_label)])
     calls = samplers.make(process, settings).plan()
-    if noise is not None:  # seeds every step's noise stream at once (numpy: 12 us a stream one by one)
-        noise.streams.prepare_steps([c.noise for c in calls if c.noise is not None])
     n = len(z)
     x = z.reshape(n, *shape)
 

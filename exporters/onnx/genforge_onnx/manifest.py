@@ -9,10 +9,11 @@ import genforge
 from genforge import GenforgeError, Process, settings_of
 from genforge_onnx.options import STEP_PART, ExportOptions
 from genforge_onnx.verify import Verification
+from genforge_runtime.noise import VERSION as NOISE_VERSION
 
 #: Keys every genforge ONNX file carries (``genforge.model`` marks a file as genforge's).
-KEYS = ("genforge.family", "genforge.model", "genforge.version", "opset", "part", "precision",
-        "conditional", "latent_dim", "latent_distribution", "num_classes", "class_names",
+KEYS = ("genforge.family", "genforge.model", "genforge.version", "genforge.noise", "opset", "part",
+        "precision", "conditional", "latent_dim", "latent_distribution", "num_classes", "class_names",
         "output_range", "output_layout", "output_dtype", "sample_shape", "source_sha256",
         "max_abs_error", "tolerance")
 #: Added for iterative models (``part`` ``step``): the process, default sampler settings, null label.
@@ -47,6 +48,7 @@ def build_manifest(loaded: Any, opts: ExportOptions, opset: int, sample_shape: t
         "genforge.family": saved.meta.family if saved is not None else "unknown",
         "genforge.model": loaded.config.model_entry.name,
         "genforge.version": genforge.__version__,
+        "genforge.noise": str(NOISE_VERSION),
         "opset": str(opset),
         "part": STEP_PART if process is not None else opts.part_name,
         "precision": "float16" if opts.fp16 else "float32",

@@ -43,7 +43,7 @@ def train_tiny(name: str, out: Path) -> Path:
 
 
 def torch_samples(model: Any, n: int, seed: int, labels: np.ndarray | None) -> np.ndarray:
-    """What the exported graph should compute: the export module on the seed contract's z."""
+    """What the exported graph should compute: the export module on the noise contract's z."""
     z = NoiseStreams(seed).latents(n, model.latent_dim)
     module = model.export_module()[0].eval()
     args = [torch.from_numpy(z)] + ([torch.from_numpy(labels)] if labels is not None else [])

@@ -9,6 +9,7 @@ from typing import Any
 
 from genforge_runtime.contract import INPUTS
 from genforge_runtime.errors import NotAGenforgeModel, short
+from genforge_runtime.noise import VERSIONS
 
 INT_KEYS = ("opset", "latent_dim", "num_classes")
 FLOAT_KEYS = ("max_abs_error", "tolerance")
@@ -19,6 +20,9 @@ REQUIRED = ("genforge.model", "part", "conditional", "latent_dim", "num_classes"
             "output_dtype", "output_layout", "output_range")
 #: Keys that may be absent, and the values they take when present.
 CHOICES = {"precision": ("float32", "float16"), "latent_distribution": ("normal",)}
+#: The version of the noise contract the file was exported under; absent in files written before
+#: it existed (version 1), which are sampled with the current contract.
+NOISE_KEY = "genforge.noise"
 
 
 def parse_manifest(metadata: dict[str, str], path: str | Path) -> dict[str, Any]:
@@ -29,6 +33,7 @@ def parse_manifest(metadata: dict[str, str], path: str | Path) -> dict[str, Any]
     if missing:
         raise NotAGenforgeModel(f"{path}: incomplete genforge manifest (missing {', '.join(missing)})")
     info: dict[str, Any] = dict(sorted(metadata.items()))
+    info[NOISE_KEY] = noise_version(info.get(NOISE_KEY, "1"), path)
     try:
         for key in INT_KEYS:
             if key in info:
@@ -43,6 +48,16 @@ def parse_manifest(metadata: dict[str, str], path: str | Path) -> dict[str, Any]
         raise NotAGenforgeModel(f"{path}: unreadable genforge manifest value: {e}") from None
     check_values(info, path)
     return info
+
+
+def noise_version(text: str, path: str | Path) -> int:
+    """The manifest's noise contract version, or a one-line refusal naming the field."""
+    version = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    if version not in VERSIONS:
+        raise NotAGenforgeModel(f"{path}: manifest {NOISE_KEY} {short(text)}: this genforge-runtime samples "
+                                f"noise contract versions {' and '.join(map(str, VERSIONS))}; a newer "
+                                "genforge-runtime may read this file")
+    return version
 
 
 def _count(value: Any, minimum: int) -> bool:

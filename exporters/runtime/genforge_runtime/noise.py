@@ -1,253 +1,220 @@
-"""The seed contract: every random draw of a sampling request, defined once (numpy only).
+"""The noise contract (version 2): every random number of a sampling request, defined once (numpy only).
 
-A request with seed ``s`` draws from independent streams, stream ``k`` being
-``numpy.random.Generator(numpy.random.PCG64(numpy.random.SeedSequence(s, spawn_key=(k,))))``:
-
-- stream 0: random class labels (conditional models asked for no labels), drawn as
-  ``floor(random() * num_classes)`` in float64, one per sample;
-- stream 1: the latents ``z``, ``standard_normal((n, latent_dim), dtype=float32)``;
-- stream ``2 + j``: the noise of step ``j`` of an iterative sampler,
-  ``standard_normal((n, *shape), dtype=float32)``.
-
-Rows are samples, drawn in sample order, so drawing batch after batch from the same
-streams gives exactly the rows of one draw of all ``n``: the samples of a seed do not
-depend on the batch size or the device. Streams are created when first used.
-Without a seed, streams start from fresh OS entropy, and a forked child process starts
-new ones (its draws differ from its parent's).
-The same property lets ``NoiseStreams(block=B)`` draw labels and latents ``B`` rows at a
-time and hand them out in order: the rows are the ones a row-by-row draw gives, at a
-fraction of the per-call cost (the runtime does this for requests without a seed, and
-draws the next block on a worker thread while the current one is handed out).
-
-Creating a stream costs numpy about 12 us (``SeedSequence`` and ``PCG64``), as much as a
-small network's step. ``NoiseStreams.prepare_steps`` hashes the seed words of many steps' streams in
-one vectorised pass (``spawned_states``: numpy's ``SeedSequence`` algorithm, checked
-against it by the tests); each of them is then created in about 2 us, the same generator.
+The specification, with reference pseudocode and test vectors, is docs/noise.md. In short:
+value ``i`` of stream ``s`` of a request with seed ``seed`` is read from the Philox4x32-10
+block with key ``(seed mod 2**32, seed >> 32)`` and counter ``(b mod 2**32, b >> 32, s, 0)``,
+``b = i // 4``, lane ``i % 4`` of it. Streams: 0 random class labels, 1 the latents ``z``,
+``2 + j`` the noise of step ``j`` of an iterative sampler. A draw of ``n`` rows of shape
+``shape`` takes the next ``n * prod(shape)`` values of its stream in sample order, so drawing
+batch after batch gives exactly the rows of one draw: the samples of a seed depend on neither
+the batch size nor the device. ``genforge.noise`` computes the same values with torch on the
+model's device, ``noise.mjs`` beside this module in JavaScript.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import weakref
-from typing import Any
+import math
+import secrets
+import sys
 
 import numpy as np
 
-from genforge_runtime.ahead import background
-
+#: The version of this contract, recorded in every exported file's manifest as ``genforge.noise``.
+VERSION = 2
+#: Manifest versions this runtime samples (1: written before the field existed, sampled with 2).
+VERSIONS = (1, 2)
 LABELS_STREAM = 0
 LATENT_STREAM = 1
 FIRST_STEP_STREAM = 2
+#: Seeds are 64-bit: the two key words of Philox4x32.
+MAX_SEED = 2**64 - 1
+
+MASK = 0xFFFFFFFF
+MULTIPLIERS = (0xD2511F53, 0xCD9E8D57)
+WEYL = (0x9E3779B9, 0xBB67AE85)
+ROUNDS = 10
+TWO_PI = 2.0 * math.pi
+
+_M = np.array(MULTIPLIERS, dtype=np.uint64)[:, None]
+#: up to this many blocks, Python integers compute Philox faster than numpy's per-call cost allows
+FEW_BLOCKS = 64
+#: where a uint64's low and high words lie in its two uint32 halves
+_LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)
 
 
-def stream(seed: int, k: int) -> np.random.Generator:
-    """Stream ``k`` of ``seed`` (the one construction every draw goes through)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+def round_keys(seed: int) -> list[tuple[int, int]]:
+    """The key of each of the 10 rounds: ``(seed mod 2**32, seed >> 32)`` plus ``r`` times the Weyl pair."""
+    k0, k1 = seed & MASK, seed >> 32
+    return [((k0 + r * WEYL[0]) & MASK, (k1 + r * WEYL[1]) & MASK) for r in range(ROUNDS)]
 
 
-_M32 = 0xFFFFFFFF
-_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
-_MIX_L, _MIX_R, _POOL = 0xCA01F9DD, 0x4973F715, 4
+def philox(counters: np.ndarray, seed: int) -> np.ndarray:
+    """Philox4x32-10 of ``counters`` (``[4, m]``, words below 2**32) under the key of ``seed`` (uint32)."""
+    c = np.asarray(counters, dtype=np.uint32)
+    return _philox_lanes(c, seed) if c.shape[1] <= FEW_BLOCKS else _philox_arrays(c, seed)
 
 
-def _hashmix(value: int, const: int) -> tuple[int, int]:
-    value = (value ^ const) & _M32
-    const = (const * _MULT_A) & _M32
-    value = (value * const) & _M32
-    return value ^ (value >> 16), const
+def _philox_lanes(c: np.ndarray, seed: int) -> np.ndarray:
+    """``philox`` for a few blocks: each word of every block in a 64-bit lane of one Python integer, so
+    one integer operation serves all blocks (a product of two words stays inside its lane)."""
+    m = c.shape[1]
+    c0, c1, c2, c3 = (int.from_bytes(row.tobytes(), "little") for row in c.astype("<u8"))
+    ones = ((1 << 64 * m) - 1) // ((1 << 64) - 1)  # 1 in every lane
+    low = MASK * ones
+    for k0, k1 in round_keys(seed):
+        p0, p1 = c0 * MULTIPLIERS[0], c2 * MULTIPLIERS[1]
+        c0, c1, c2, c3 = (((p1 >> 32) & low) ^ c1 ^ k0 * ones, p1 & low,
+                          ((p0 >> 32) & low) ^ c3 ^ k1 * ones, p0 & low)
+    words = b"".join(w.to_bytes(8 * m, "little") for w in (c0, c1, c2, c3))
+    return np.frombuffer(words, dtype="<u8").reshape(4, m).astype(np.uint32)
 
 
-def _mix(x: int, y: int) -> int:
-    r = (_MIX_L * x - _MIX_R * y) & _M32
-    return r ^ (r >> 16)
+def _philox_arrays(c: np.ndarray, seed: int) -> np.ndarray:
+    """``philox`` vectorised over many blocks, three numpy operations a round: the multiplied words
+    ``(c0, c2)`` are the low halves of a uint64 ``[2, m]`` array, multiplied in place of the two
+    32x32-bit products; their high and low words are read through uint32 views of the product."""
+    m = c.shape[1]
+    # constants as whole [2, m] arrays: a ufunc broadcasting a column costs more than the copy
+    keys = np.zeros((ROUNDS + 1, 2, m), dtype=np.uint32)  # after the last round, no key
+    keys[:ROUNDS] = np.array(round_keys(seed), dtype=np.uint32)[:, :, None]
+    multipliers = np.repeat(_M, m, axis=1)
+    a = np.zeros((2, m), dtype=np.uint64)
+    a_words = a.view(np.uint32)[:, _LOW::2]  # (c0, c2): the high halves stay 0
+    a_words[...] = c[0::2]
+    b = c[1::2] ^ keys[0]  # (c1, c3), xor-ed with the round's key
+    product = np.empty((2, m), dtype=np.uint64)
+    halves = product.view(np.uint32)[::-1]  # rows (M1 c2, M0 c0)
+    low, high = halves[:, _LOW::2], halves[:, _HIGH::2]
+    for r in range(ROUNDS):
+        np.multiply(a, multipliers, out=product)  # (M0 c0, M1 c2), below 2**64
+        np.bitwise_xor(high, b, out=a_words)  # (hi(M1 c2) ^ c1 ^ k0, hi(M0 c0) ^ c3 ^ k1)
+        np.bitwise_xor(low, keys[r + 1], out=b)  # (lo(M1 c2), lo(M0 c0)) ^ the next round's key
+    out = np.empty((4, m), dtype=np.uint32)
+    out[0::2], out[1::2] = a_words, b
+    return out
 
 
-def spawned_states(seed: int, keys: np.ndarray) -> np.ndarray:
-    """``SeedSequence(seed, spawn_key=(k,)).generate_state(4, uint64)`` for every ``k`` in ``keys``.
-
-    numpy's algorithm (O'Neill's seed_seq: a pool of 4 words mixed with the entropy words,
-    then hashed out). The seed's words are mixed as Python ints; the spawn key, the last
-    word, is mixed into the 4 pool words and hashed out as ``[words, keys]`` uint32 arrays,
-    a few numpy operations for all keys. ``keys`` below 2**32.
-    """
-    words: list[int] = []
-    n = int(seed)
-    while True:
-        words.append(n & _M32)
-        n >>= 32
-        if not n:
-            break
-    words += [0] * (_POOL - len(words))  # numpy pads the seed to the pool when a key follows
-    pool: list[int] = []
-    const = _INIT_A
-    for w in words[:_POOL]:
-        value, const = _hashmix(w, const)
-        pool.append(value)
-    for src in range(_POOL):
-        for dst in range(_POOL):
-            if src != dst:
-                value, const = _hashmix(pool[src], const)
-                pool[dst] = _mix(pool[dst], value)
-    for w in words[_POOL:]:
-        for dst in range(_POOL):
-            value, const = _hashmix(w, const)
-            pool[dst] = _mix(pool[dst], value)
-    consts: list[tuple[int, int]] = []  # the key's hashmix into each pool word: (xor, multiplier)
-    for _ in range(_POOL):
-        following = (const * _MULT_A) & _M32
-        consts.append((const, following))
-        const = following
-
-    def column(values: list[int]) -> np.ndarray:
-        return np.array(values, dtype=np.uint32)[:, None]
-
-    key = np.asarray(keys, dtype=np.uint32)[None, :]
-    h = (key ^ column([c for c, _ in consts])) * column([m for _, m in consts])
-    h ^= h >> 16
-    mixed = column([(_MIX_L * p) & _M32 for p in pool]) - h * np.uint32(_MIX_R)
-    mixed ^= mixed >> 16
-    hashes = [_INIT_B]
-    for _ in range(7):
-        hashes.append((hashes[-1] * _MULT_B) & _M32)
-    out = (mixed[[0, 1, 2, 3, 0, 1, 2, 3]] ^ column(hashes)) * column([(c * _MULT_B) & _M32 for c in hashes])
-    out ^= out >> 16
-    return np.ascontiguousarray(out.T).astype("<u4").view("<u8").astype(np.uint64)
+def blocks(seed: int, stream: int, first: int, count: int) -> np.ndarray:
+    """The words of blocks ``first .. first + count - 1`` of ``stream``: ``[4, count]`` uint32."""
+    counters = np.zeros((4, count), dtype=np.uint32)
+    if first + count <= MASK + 1:
+        counters[0] = np.arange(first, first + count, dtype=np.uint32)
+    else:
+        index = np.arange(first, first + count, dtype=np.uint64)
+        counters[0], counters[1] = index & np.uint64(MASK), index >> np.uint64(32)
+    counters[2] = stream
+    return philox(counters, seed)
 
 
-class _State(np.random.bit_generator.ISeedSequence):
-    """A seed sequence that hands ``PCG64`` state words computed beforehand."""
-
-    def __init__(self, words: np.ndarray) -> None:
-        self.words = words
-
-    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
-        """The words (``PCG64`` asks for 4 uint64; numpy's bit generators take any ``ISeedSequence``)."""
-        return self.words
+def _blocks_of(seed: int, stream: int, start: int, count: int) -> tuple[np.ndarray, int]:
+    """The blocks holding values ``start .. start + count - 1``, and the lane of value ``start``."""
+    check_range(seed, stream, start, count)
+    first = start // 4
+    return blocks(seed, stream, first, (start + count + 3) // 4 - first), start - 4 * first
 
 
-def _from_state(states: np.ndarray, row: int) -> np.random.Generator:
-    """The generator ``stream`` makes, from its row of ``spawned_states``."""
-    return np.random.Generator(np.random.PCG64(_State(states[row])))  # type: ignore[arg-type]  # any ISeedSequence
+def _lanes(per_block: np.ndarray, at: int, count: int) -> np.ndarray:
+    """Values of ``[4, m]`` lanes in index order (block by block), from lane ``at``, ``count`` of them."""
+    return np.ascontiguousarray(per_block.T).reshape(-1)[at : at + count]
+
+
+def words(seed: int, stream: int, start: int, count: int) -> np.ndarray:
+    """Values ``start .. start + count - 1`` of ``stream`` as raw 32-bit words (uint32)."""
+    w, at = _blocks_of(seed, stream, start, count)
+    return _lanes(w, at, count)
+
+
+def unit(w: np.ndarray) -> np.ndarray:
+    """``(w + 0.5) * 2**-32``: float64 in (0, 1), exact (the uniform the other draws start from)."""
+    return np.multiply(w, 2.0**-32, dtype=np.float64) + 2.0**-33
+
+
+def unit32(w: np.ndarray) -> np.ndarray:
+    """``((w >> 9) + 0.5) * 2**-23``: float32 in (0, 1), exact (``w >> 8`` would need 25 bits)."""
+    return ((w >> np.uint32(9)).astype(np.float64) * 2.0**-23 + 2.0**-24).astype(np.float32)
+
+
+def uniforms(seed: int, stream: int, start: int, count: int) -> np.ndarray:
+    """Float32 uniforms in (0, 1): ``unit32`` of each value's word."""
+    return unit32(words(seed, stream, start, count))
+
+
+def normals(seed: int, stream: int, start: int, count: int) -> np.ndarray:
+    """Float32 standard normals by Box-Muller in float64: lanes ``(0, 1)`` and ``(2, 3)`` of a block are
+    ``r cos(t), r sin(t)`` with ``r = sqrt(-2 log(unit(w_even)))``, ``t = 2 pi unit(w_odd)``."""
+    w, at = _blocks_of(seed, stream, start, count)
+    u = unit(w)
+    r = np.sqrt(np.log(u[0::2]) * -2.0)  # words 0 and 2
+    t = u[1::2] * TWO_PI  # words 1 and 3
+    pairs = np.empty((w.shape[1], 2, 2), dtype=np.float32)  # [block, pair, (cos, sin)]
+    pairs[:, :, 0] = (r * np.cos(t)).T
+    pairs[:, :, 1] = (r * np.sin(t)).T
+    return pairs.reshape(-1)[at : at + count].copy()
+
+
+def labels(seed: int, stream: int, start: int, count: int, num_classes: int) -> np.ndarray:
+    """Int64 labels in ``[0, num_classes)``: ``min(floor(unit(w) * num_classes), num_classes - 1)``."""
+    u = unit(words(seed, stream, start, count))
+    return np.minimum(np.floor(u * num_classes).astype(np.int64), num_classes - 1)
+
+
+def gumbel(seed: int, stream: int, start: int, count: int) -> np.ndarray:
+    """Float32 standard Gumbel noise ``-log(-log(unit(w)))`` (float64, then rounded): ``argmax(logits + g)``
+    draws a category with probabilities ``softmax(logits)``."""
+    u = unit(words(seed, stream, start, count))
+    return (-np.log(-np.log(u))).astype(np.float32)
+
+
+def check_range(seed: int, stream: int, start: int, count: int) -> None:
+    """Refuse a seed, stream or range of values outside the contract (``ValueError`` naming it)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed: expected an integer from 0 to 2**64-1, got {seed!r}")
+    if not 0 <= stream <= MASK:
+        raise ValueError(f"stream: expected an integer from 0 to 2**32-1, got {stream!r}")
+    if start < 0 or count < 0 or start + count > 2**66:
+        raise ValueError(f"values {start} to {start + count}: a stream holds 2**66 values")
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int, or ``ValueError`` naming it: an integer from 0 to 2**64-1."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed: expected an integer from 0 to 2**64-1 or None, got {seed!r}")
+    return int(seed)
+
+
+def fresh_seed() -> int:
+    """A seed from the OS's entropy (64 bits), for a request without one."""
+    return secrets.randbits(64)
 
 
 class NoiseStreams:
-    """The random draws of one sampling request; ``seed=None`` takes fresh entropy from the OS."""
+    """The draws of one sampling request: its seed and how far each stream has been read.
 
-    def __init__(self, seed: int | None = None, block: int = 0) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or seed < 0):
-            raise ValueError(f"seed: expected a non-negative integer or None, got {seed!r}")
-        self._block = int(block)
-        self._fresh = seed is None and self._block > 0  # unseeded blocks: the next drawn in the background
-        self._start(seed)
-        if seed is None:
-            _unseeded.add(self)
+    ``seed=None`` takes a fresh seed from the OS. An object serves one request: threads and
+    processes (forked or not) that sample at once each make their own, so nothing is shared.
+    """
 
-    def _start(self, seed: int | None) -> None:
-        """Streams of ``seed`` (fresh entropy if None), none created yet."""
-        self.seed = int(np.random.SeedSequence().entropy if seed is None else seed)  # type: ignore[arg-type]
-        self._streams: dict[int, np.random.Generator] = {}
-        self._words: dict[int, tuple[np.ndarray, int]] = {}  # prepared, not yet created: (states, row)
-        self._ahead: dict[int, list[Any]] = {}  # stream: [rows drawn ahead, next row, width]
-        # stream: (width, [block], finished) of the next block, drawn by a worker
-        self._pending: dict[int, tuple[int, list[np.ndarray], threading.Event]] = {}
-        self._lock = threading.RLock()  # threads of an app may share one sampler
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = fresh_seed() if seed is None else check_seed(seed)
+        self._read: dict[int, int] = {}
 
-    def generator(self, k: int) -> np.random.Generator:
-        """Stream ``k``, created on first use and continued afterwards."""
-        g = self._streams.get(k)
-        if g is None:
-            with self._lock:  # two threads must not each start a copy of one stream
-                g = self._streams.get(k)
-                if g is None:
-                    prepared = self._words.pop(k, None)
-                    g = stream(self.seed, k) if prepared is None else _from_state(*prepared)
-                    self._streams[k] = g
-        return g
-
-    def prepare_steps(self, js: list[int]) -> None:
-        """Hash the seed words of the noise streams of steps ``js`` at once (then 2 us a stream)."""
-        ks = [FIRST_STEP_STREAM + j for j in js]
-        with self._lock:
-            new = np.array([k for k in ks if k not in self._streams and k not in self._words and k <= _M32],
-                           dtype=np.int64)
-            if len(new):
-                states = spawned_states(self.seed, new)
-                self._words.update((k, (states, i)) for i, k in enumerate(new.tolist()))
+    def take(self, stream: int, count: int) -> int:
+        """Where the next ``count`` values of ``stream`` start; they count as read."""
+        start = self._read.get(stream, 0)
+        self._read[stream] = start + count
+        return start
 
     def labels(self, n: int, num_classes: int) -> np.ndarray:
         """The next ``n`` random labels in ``[0, num_classes)`` (int64)."""
-        if self._block:
-            return self._rows(LABELS_STREAM, num_classes, n)
-        return _to_labels(self.generator(LABELS_STREAM).random(n), num_classes)
+        return labels(self.seed, LABELS_STREAM, self.take(LABELS_STREAM, n), n, num_classes)
 
     def latents(self, n: int, latent_dim: int) -> np.ndarray:
         """The next ``n`` latent rows, float32 ``[n, latent_dim]``."""
-        if self._block:
-            return self._rows(LATENT_STREAM, latent_dim, n)
-        return self.generator(LATENT_STREAM).standard_normal((n, latent_dim), dtype=np.float32)
-
-    def _rows(self, k: int, width: int, n: int) -> np.ndarray:
-        """The next ``n`` rows of stream ``k`` (labels of ``width`` classes, or latents of
-        ``width`` values), served from blocks drawn ahead (rows never served twice, so views)."""
-        with self._lock:
-            ahead = self._ahead.get(k)
-            if ahead is None or ahead[2] != width or ahead[1] + n > len(ahead[0]):
-                ahead = self._ahead[k] = self._draw_ahead(k, width, n, ahead)
-            at = ahead[1]
-            ahead[1] = at + n
-            return ahead[0][at : at + n]
-
-    def _draw_ahead(self, k: int, width: int, n: int, ahead: list[Any] | None) -> list[Any]:
-        """A new block of stream ``k``: the rows left of the same width, the block a worker drew
-        meanwhile (unseeded streams start one each time), then fresh rows if still short."""
-        parts = [ahead[0][ahead[1]:]] if ahead is not None and ahead[2] == width else []
-        g = self.generator(k)
-        pending = self._pending.pop(k, None)
-        if pending is not None:
-            drawn_width, drawn, finished = pending
-            finished.wait()
-            if drawn_width == width and drawn:  # rows of another width are dropped, like the rest
-                parts.append(drawn[0])
-        have = sum(len(p) for p in parts)
-        if have < n:
-            parts.append(_draw(g, k, width, max(self._block, n - have)))
-        if self._fresh:
-            box: list[np.ndarray] = []
-            self._pending[k] = (width, box, background(lambda: box.append(_draw(g, k, width, self._block))))
-        return [np.concatenate(parts) if len(parts) > 1 else parts[0], 0, width]
+        count = n * latent_dim
+        start = self.take(LATENT_STREAM, count)
+        return normals(self.seed, LATENT_STREAM, start, count).reshape(n, latent_dim)
 
     def step(self, j: int, shape: tuple[int, ...]) -> np.ndarray:
         """The next rows of step ``j``'s noise, float32 of ``shape`` (rows first)."""
-        return self.generator(FIRST_STEP_STREAM + j).standard_normal(shape, dtype=np.float32)
-
-    def step_into(self, j: int, out: np.ndarray) -> None:
-        """Fill ``out`` (float32, rows first) with the next rows of step ``j``'s noise."""
-        self.generator(FIRST_STEP_STREAM + j).standard_normal(dtype=np.float32, out=out)
-
-
-#: unseeded streams, which a forked child reseeds: else every worker process an app forks
-#: from one loaded sampler would draw the same "random" samples as its parent
-_unseeded: weakref.WeakSet[NoiseStreams] = weakref.WeakSet()
-
-
-def _reseed_unseeded() -> None:
-    for streams in list(_unseeded):
-        streams._start(None)
-
-
-os.register_at_fork(after_in_child=_reseed_unseeded)
-
-
-def _draw(g: np.random.Generator, k: int, width: int, count: int) -> np.ndarray:
-    """The next ``count`` rows of stream ``k`` from its generator ``g``: labels of ``width``
-    classes (stream 0) or latents of ``width`` values."""
-    if k == LABELS_STREAM:
-        return _to_labels(g.random(count), width)
-    return g.standard_normal((count, width), dtype=np.float32)
-
-
-def _to_labels(u: np.ndarray, num_classes: int) -> np.ndarray:
-    """Uniform draws in [0, 1) to labels: ``floor(u * num_classes)`` (int64)."""
-    return np.minimum((u * num_classes).astype(np.int64), num_classes - 1)
+        count, k = math.prod(shape), FIRST_STEP_STREAM + j
+        return normals(self.seed, k, self.take(k, count), count).reshape(shape)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genforge_runtime import samplers
-from genforge_runtime.ahead import DrawAhead
 from genforge_runtime.contract import check_file, sampling_of
 from genforge_runtime.labels import check_labels
 from genforge_runtime.manifest import parse_manifest
@@ -50,14 +49,12 @@ class Sampler:
         rng = info.get("output_range")
         self._clip = (float(rng[0]), float(rng[1])) if rng and self.dtype == np.float32 else None
         self._cuda = provider == CUDA
-        # seed=None: seeded once from the OS and continued per call, drawn ahead in blocks
-        self._entropy = NoiseStreams(block=1024)
         self.iterative = self.part == "step"
         sampling = sampling_of(info, self.path)
         self.process: samplers.Process | None = None if sampling is None else sampling[0]
         self.defaults: samplers.Settings | None = None if sampling is None else sampling[1]
         self.null_label: int | None = None if sampling is None else sampling[2]
-        self._plans: dict[samplers.Settings, tuple[list[samplers.Call], list[np.ndarray], list[int]]] = {}
+        self._plans: dict[samplers.Settings, tuple[list[samplers.Call], list[np.ndarray]]] = {}
         # onnxruntime's Python run() re-checks the feed names on every call; ours are fixed and
         # were checked above, so CPU calls go to the C++ session directly (a few microseconds
         # per call, which is the whole network for small decoders at batch 1)
@@ -94,15 +91,15 @@ class Sampler:
                batch_size: int | None = None, **options: Any) -> np.ndarray:
         """``n`` samples (``[n, *sample_shape]``, ``output_dtype``); the same seed gives the same samples.
 
-        Draws follow the seed contract of ``genforge_runtime.noise`` (labels from stream 0
+        Draws follow the noise contract of ``genforge_runtime.noise`` (labels from stream 0
         when none are given, ``z`` from stream 1, step ``j``'s noise from stream ``2 + j``),
         so neither ``batch_size`` (calls of at most that many samples) nor the device
-        changes them. Without a seed, draws continue streams seeded once from the OS.
+        changes them. Without a seed, a call takes a fresh seed from the OS.
         ``options`` (iterative files): ``sampler``, ``steps``, ``eta``, ``guidance``.
         """
         if (not options and batch_size is None and not self.iterative and not self._cuda
                 and self.part != "encoder" and type(n) is int and n > 0):
-            streams = self._entropy if seed is None else NoiseStreams(seed)
+            streams = NoiseStreams(seed)
             feeds = {"z": streams.latents(n, self.latent_dim)}
             if self.conditional:
                 y = check_labels(labels, n, self.num_classes, True)
@@ -124,7 +121,7 @@ class Sampler:
         one = isinstance(labels, (int, np.integer)) and not isinstance(labels, bool)
         y = check_labels(labels, 1 if one else n, self.num_classes, self.conditional)
         settings = self.settings(**options) if self.iterative or options else None
-        streams = self._entropy if seed is None else NoiseStreams(seed)
+        streams = NoiseStreams(seed)
         for start in range(0, n, size):
             rows = min(size, n - start)
             yb = None if y is None else np.full(rows, y[0]) if one else y[start : start + rows]
@@ -145,22 +142,11 @@ class Sampler:
                                         "coef": np.zeros(5, dtype=np.float32)}
         if y is not None:
             feeds["labels"] = y
+        x = streams.latents(rows, self.latent_dim).reshape(shape)
+        calls, coefs = self._plan(settings)
         if settings.guidance in (0.0, 1.0):  # one session call per network call, update inside
-            calls, coefs, noisy = self._plan(settings)
-            ahead = None
-            if noisy:  # started first: the thread draws step noise while z is drawn here
-                streams.prepare_steps(noisy)
-                ahead = DrawAhead(streams.step_into, noisy, shape)
-            try:
-                x = streams.latents(rows, self.latent_dim).reshape(shape)
-                x = self._calls(calls, coefs, ahead, x, feeds)
-            finally:
-                if ahead is not None:
-                    ahead.close()
+            x = self._calls(calls, coefs, streams, x, feeds)
         else:  # the guided prediction combines two predictions; the update runs here
-            calls, _, noisy = self._plan(settings)
-            streams.prepare_steps(noisy)
-            x = streams.latents(rows, self.latent_dim).reshape(shape)
             x = samplers.run_calls(calls, x, samplers.guided(self._pair(y), settings.guidance),
                                    lambda j: streams.step(j, shape))
         out = np.ascontiguousarray(self.process.to_samples(x), dtype=np.float32)
@@ -168,26 +154,25 @@ class Sampler:
             np.clip(out, *self._clip, out=out)
         return out
 
-    def _calls(self, calls: list[samplers.Call], coefs: list[np.ndarray], ahead: DrawAhead | None,
+    def _calls(self, calls: list[samplers.Call], coefs: list[np.ndarray], streams: NoiseStreams,
                x: np.ndarray, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Run ``calls`` from ``x``, one session call each; step noise from ``ahead``."""
+        """Run ``calls`` from ``x``, one session call each; a noisy call's ``aux`` is its step's noise."""
         t, carry, run = feeds["t"], feeds["aux"], self._run_fast
         outputs = list(samplers.UPDATE_OUTPUTS)
         for call, coef in zip(calls, coefs, strict=True):
             t.fill(call.t)
             feeds["x"], feeds["coef"] = x, coef
-            feeds["aux"] = carry if ahead is None or call.noise is None else ahead.take(call.noise)
+            feeds["aux"] = carry if call.noise is None else streams.step(call.noise, x.shape)
             x, carry = run(outputs, feeds, None)
         return x
 
-    def _plan(self, settings: samplers.Settings) -> tuple[list[samplers.Call], list[np.ndarray], list[int]]:
-        """The sampler's calls, their ``coef`` inputs and its noisy steps (kept per settings)."""
+    def _plan(self, settings: samplers.Settings) -> tuple[list[samplers.Call], list[np.ndarray]]:
+        """The sampler's calls and their ``coef`` inputs (kept per settings)."""
         plan = self._plans.get(settings)
         if plan is None:
             assert self.process is not None
             calls = samplers.make(self.process, settings).plan()
-            plan = (calls, [np.array(c.coefficients(), dtype=np.float32) for c in calls],
-                    [c.noise for c in calls if c.noise is not None])
+            plan = (calls, [np.array(c.coefficients(), dtype=np.float32) for c in calls])
             if len(self._plans) >= 16:
                 self._plans.clear()
             self._plans[settings] = plan

@@ -19,6 +19,7 @@ def manifest(conditional: bool, **changes: str) -> dict[str, str]:
     """A complete manifest for the toy model (strings, as in metadata_props)."""
     meta = {
         "genforge.family": "genforge-toy", "genforge.model": "toy", "genforge.version": "0.1.0",
+        "genforge.noise": "2",
         "opset": "18", "part": "generator", "precision": "float32",
         "conditional": json.dumps(conditional), "latent_dim": str(LATENT),
         "latent_distribution": "normal", "num_classes": str(CLASSES if conditional else 0),

@@ -8,6 +8,7 @@ from runtime_testkit import CLASSES, LATENT, make_model, make_step_model, manife
 
 import genforge_runtime
 from genforge_runtime import NotAGenforgeModel
+from genforge_runtime.noise import normals, words
 
 
 def one_line(excinfo: pytest.ExceptionInfo) -> str:
@@ -26,36 +27,19 @@ def test_info_is_the_parsed_manifest(toy):
     assert "toy.onnx" in repr(s)
 
 
-def stream(seed: int, k: int) -> np.random.Generator:
-    """Stream ``k`` of ``seed`` exactly as docs/deploy.md writes it."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
-
-
-def test_samples_follow_the_documented_seed_contract(toy, toy_uncond):
+def test_samples_follow_the_documented_noise_contract(toy, toy_uncond):
     s = genforge_runtime.load(toy, device="cpu")
-    z = stream(3, 1).standard_normal((5, LATENT), dtype=np.float32)
+    z = normals(3, 1, 0, 5 * LATENT).reshape(5, LATENT)  # docs/noise.md: z from stream 1
     np.testing.assert_allclose(s.sample(5, labels=[0, 1, 2, 0, 1], seed=3),
                                reference(z, np.array([0, 1, 2, 0, 1])), atol=1e-6)
     np.testing.assert_allclose(s.sample(5, labels=2, seed=3), reference(z, np.full(5, 2)), atol=1e-6)
-    # labels left out: floor(random() * classes) from stream 0; z from stream 1 as before
-    z = stream(4, 1).standard_normal((6, LATENT), dtype=np.float32)
-    y = np.floor(stream(4, 0).random(6) * CLASSES).astype(np.int64)
+    # labels left out: floor(unit(w) * classes) from stream 0; z from stream 1 as before
+    z = normals(4, 1, 0, 6 * LATENT).reshape(6, LATENT)
+    y = np.floor((words(4, 0, 0, 6) + 0.5) * 2.0**-32 * CLASSES).astype(np.int64)
     np.testing.assert_allclose(s.sample(6, seed=4), reference(z, y), atol=1e-6)
     u = genforge_runtime.load(toy_uncond, device="cpu")
-    z = stream(0, 1).standard_normal((3, LATENT), dtype=np.float32)
+    z = normals(0, 1, 0, 3 * LATENT).reshape(3, LATENT)
     np.testing.assert_allclose(u.sample(3, seed=0), reference(z, None), atol=1e-6)
-
-
-def test_rows_drawn_ahead_in_blocks_are_the_rows_of_a_row_by_row_draw():
-    from genforge_runtime.noise import NoiseStreams
-
-    plain, ahead = NoiseStreams(8), NoiseStreams(8, block=5)
-    for n in (1, 3, 0, 4, 12, 2, 5):  # inside a block, across one, and larger than one
-        np.testing.assert_array_equal(ahead.latents(n, LATENT), plain.latents(n, LATENT))
-        np.testing.assert_array_equal(ahead.labels(n, CLASSES), plain.labels(n, CLASSES))
-    mine = ahead.latents(2, LATENT)
-    mine += 1  # a caller's copy: changing it changes nothing drawn
-    np.testing.assert_array_equal(ahead.latents(3, LATENT), plain.latents(5, LATENT)[2:])
 
 
 def test_same_seed_same_samples_and_batch_size_does_not_matter(toy):
@@ -145,9 +129,9 @@ def test_threads_of_an_app_can_share_one_sampler(toy):
     want = [s.sample(33, seed=i, batch_size=8) for i in range(16)]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda i: s.sample(33, seed=i, batch_size=8), range(16)))
-        fresh = list(pool.map(lambda i: s.sample(1), range(400)))  # no seed: rows drawn ahead
+        fresh = list(pool.map(lambda i: s.sample(1), range(400)))  # no seed: a fresh seed per call
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
-    assert len({x.tobytes() for x in fresh}) == 400  # no row handed to two calls
+    assert len({x.tobytes() for x in fresh}) == 400
 
 
 def test_threads_can_share_an_iterative_sampler(tmp_path):
@@ -156,7 +140,7 @@ def test_threads_can_share_an_iterative_sampler(tmp_path):
     s = genforge_runtime.load(make_step_model(tmp_path / "step.onnx"), device="cpu", threads=1)
     calls = [dict(labels=i % CLASSES, seed=i % 6, **opts) for i, opts in enumerate(
         [{}, {"sampler": "dpmpp_2m"}, {"guidance": 2.0}, {"steps": 7, "sampler": "ddim", "eta": 1.0}] * 12)]
-    want = [s.sample(5, **kw) for kw in calls]  # ddpm and ddim draw step noise on worker threads
+    want = [s.sample(5, **kw) for kw in calls]  # ddpm and ddim (eta 1) draw step noise
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(lambda kw: s.sample(5, **kw), calls))
         fresh = list(pool.map(lambda i: s.sample(2, labels=0, batch_size=1), range(48)))  # no seed

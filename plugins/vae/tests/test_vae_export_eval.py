@@ -120,7 +120,7 @@ def test_cli_eval_sample_reconstruct_and_class_sweep(tiny, tmp_path, capsys):
     assert main(["sample", run, "-n", "3", "--class-sweep", "--seed", "5",
                  "--out", str(tmp_path / "s.npy")]) == 0
     sweep = torch.from_numpy(np.load(tmp_path / "s.npy"))
-    z = torch.from_numpy(NoiseStreams(5).latents(3, loaded.model.latent_dim))  # the seed contract
+    z = torch.from_numpy(NoiseStreams(5).latents(3, loaded.model.latent_dim))  # the noise contract
     for row in range(3):
         expected = loaded.model.generate(z[row].expand(10, -1), torch.arange(10))
         assert torch.allclose(sweep[row * 10 : row * 10 + 10], expected)
