@@ -59,7 +59,8 @@ def tiles(png: Path) -> list[np.ndarray]:
 
 
 def test_the_networks_are_1d_convolutions(trained):
-    assert f"signal samples of shape 1x{LENGTH}, 3 classes, {RATE} Hz)" in (trained[1] / "README.md").read_text()
+    card = (trained[1] / "README.md").read_text()
+    assert f"signal samples of shape 1x{LENGTH}, 3 classes, {RATE} Hz)" in card
     model = genforge.load(trained[1], device="cpu").model
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
     assert convs and all(isinstance(m, torch.nn.Conv1d) for m in convs)
