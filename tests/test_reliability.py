@@ -191,6 +191,7 @@ def test_log_lines_are_strict_json_with_the_reason_for_null():
 
 
 def _train_child(cfg, resume):
+    torch.set_num_threads(1)  # a forked child must not enter the parent's OpenMP pool
     try:
         genforge.train(cfg, resume=resume)
         os._exit(0)

@@ -252,6 +252,11 @@ def test_a_killed_pack_leaves_nothing_in_its_folder_and_the_next_pack_clears_its
     if pid == 0:  # pragma: no cover (the child: writes three shards, then waits to be killed)
         from genforge.data import pack
 
+        # a forked child must not enter the parent's OpenMP pool (earlier tests of this
+        # process may have started it): it would wait forever for threads that were not forked
+        torch.set_num_threads(1)
+        signal.alarm(120)  # and a hung child does not outlive the test
+
         real, calls = pack.add_sample, []
 
         def slow(*args):
@@ -342,6 +347,8 @@ def test_killed_mid_epoch_with_two_workers_then_resumed_ends_bit_identical(tmp_p
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover (the child)
+            torch.set_num_threads(1)  # not the parent's OpenMP pool (see the test above)
+            signal.alarm(120)
             try:
                 genforge.train(tiny(run, folder, 24), resume=kill_at > 9, plugins=Plugins(extra=[
                     KillAt(kill_at, write)]))
